@@ -1,0 +1,383 @@
+//! Typed, versioned log entries: the leaves of an operator's log.
+//!
+//! An entry is `format version (u8, 1) || entry type (u8) || type-specific fields`, encoded with
+//! the canonical codec ([`crate::codec`]). Session records end with a list of tagged extensions
+//! in strictly increasing tag order, so later versions can add fields (tariff, price commitments)
+//! without a new entry type; a decoder keeps extension tags it does not know as opaque bytes.
+//! The Merkle leaf hash of the encoded entry names it (RFC 6962 `SHA-256(0x00 || entry)`).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::codec::{DecodeError, Reader, Writer};
+use crate::keys::{KeyId, SessionId};
+use crate::limits;
+use crate::reading::{SignedReading, SIGNED_LEN};
+
+pub const ENTRY_VERSION: u8 = 1;
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum EntryError {
+    #[error("malformed entry: {0}")]
+    Decode(#[from] DecodeError),
+    #[error("entry is {0} bytes, at most {max} allowed", max = limits::ENTRY_LEN_MAX)]
+    TooLong(usize),
+}
+
+/// A charger key registered on its operator's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChargerRegistration {
+    #[serde(with = "hex_32")]
+    pub public_key: [u8; 32],
+    pub evse_id: String,
+    pub meter_serial: String,
+    pub max_power_w: u32,
+    /// Readings signed before this instant are rejected.
+    pub valid_from_ms: u64,
+    /// The OCPI tariff id that prices this charger's sessions, if any.
+    pub tariff_id: Option<String>,
+}
+
+impl ChargerRegistration {
+    pub fn key_id(&self) -> KeyId {
+        KeyId::of(&self.public_key)
+    }
+}
+
+/// A charger key revoked from an instant on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChargerRevocation {
+    pub key_id: KeyId,
+    /// Readings signed at or after this instant are rejected.
+    pub revoked_from_ms: u64,
+    pub reason: String,
+}
+
+/// Which published tariff priced a session: its log index and RFC 6962 leaf hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TariffRef {
+    pub index: u64,
+    #[serde(with = "hex_32")]
+    pub leaf_hash: [u8; 32],
+}
+
+/// A closed charging session. It binds the session's signed readings by digest; the readings
+/// themselves stay off the log with the operator. It holds no driver identifier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionRecord {
+    pub session: SessionId,
+    pub key_id: KeyId,
+    pub first_counter: u64,
+    pub last_counter: u64,
+    pub start_ms: u64,
+    pub stop_ms: u64,
+    pub energy_wh: u64,
+    pub reading_count: u32,
+    #[serde(with = "hex_32")]
+    pub readings_digest: [u8; 32],
+    pub tariff: Option<TariffRef>,
+    /// Extension tags this version does not know, kept verbatim so re-encoding is exact.
+    #[serde(skip)]
+    pub unknown_extensions: BTreeMap<u16, Vec<u8>>,
+}
+
+/// An OCPI tariff published on the log. Tariffs are public information.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TariffPublication {
+    pub tariff_id: String,
+    /// The eMSP party this variant is for; `None` is the default price.
+    pub counterparty: Option<String>,
+    pub valid_from_ms: u64,
+    /// The OCPI 2.2.1 tariff object, as JSON text.
+    pub tariff_json: String,
+}
+
+/// Two different readings signed by one charger key with the same counter: evidence the key was
+/// cloned. Anyone can check both signatures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloneEvidence {
+    pub first: SignedReading,
+    pub second: SignedReading,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    ChargerRegistered(ChargerRegistration),
+    ChargerRevoked(ChargerRevocation),
+    SessionClosed(SessionRecord),
+    TariffPublished(TariffPublication),
+    ChargerKeyCloned(CloneEvidence),
+}
+
+const TYPE_CHARGER_REGISTERED: u8 = 1;
+const TYPE_CHARGER_REVOKED: u8 = 2;
+const TYPE_SESSION_CLOSED: u8 = 3;
+const TYPE_TARIFF_PUBLISHED: u8 = 4;
+const TYPE_CHARGER_KEY_CLONED: u8 = 5;
+
+const EXT_TARIFF_REF: u16 = 1;
+
+impl Entry {
+    /// A short stable name of the entry type, used in APIs and logs.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Entry::ChargerRegistered(_) => "charger_registered",
+            Entry::ChargerRevoked(_) => "charger_revoked",
+            Entry::SessionClosed(_) => "session_closed",
+            Entry::TariffPublished(_) => "tariff_published",
+            Entry::ChargerKeyCloned(_) => "charger_key_cloned",
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(ENTRY_VERSION);
+        match self {
+            Entry::ChargerRegistered(r) => {
+                w.u8(TYPE_CHARGER_REGISTERED)
+                    .fixed(&r.public_key)
+                    .text(&r.evse_id)
+                    .text(&r.meter_serial)
+                    .u32(r.max_power_w)
+                    .u64(r.valid_from_ms);
+                match &r.tariff_id {
+                    None => w.u8(0),
+                    Some(id) => w.u8(1).text(id),
+                };
+            }
+            Entry::ChargerRevoked(r) => {
+                w.u8(TYPE_CHARGER_REVOKED)
+                    .fixed(&r.key_id.0)
+                    .u64(r.revoked_from_ms)
+                    .text(&r.reason);
+            }
+            Entry::SessionClosed(s) => {
+                w.u8(TYPE_SESSION_CLOSED)
+                    .fixed(&s.session.0)
+                    .fixed(&s.key_id.0)
+                    .u64(s.first_counter)
+                    .u64(s.last_counter)
+                    .u64(s.start_ms)
+                    .u64(s.stop_ms)
+                    .u64(s.energy_wh)
+                    .u32(s.reading_count)
+                    .fixed(&s.readings_digest);
+                let mut extensions: BTreeMap<u16, Vec<u8>> = s.unknown_extensions.clone();
+                if let Some(t) = &s.tariff {
+                    let mut e = Writer::new();
+                    e.u64(t.index).fixed(&t.leaf_hash);
+                    extensions.insert(EXT_TARIFF_REF, e.finish());
+                }
+                w.u16(extensions.len() as u16);
+                for (tag, value) in &extensions {
+                    w.u16(*tag).blob(value);
+                }
+            }
+            Entry::TariffPublished(t) => {
+                w.u8(TYPE_TARIFF_PUBLISHED).text(&t.tariff_id);
+                match &t.counterparty {
+                    None => w.u8(0),
+                    Some(party) => w.u8(1).text(party),
+                };
+                w.u64(t.valid_from_ms).blob(t.tariff_json.as_bytes());
+            }
+            Entry::ChargerKeyCloned(c) => {
+                w.u8(TYPE_CHARGER_KEY_CLONED)
+                    .blob(&c.first.encode())
+                    .blob(&c.second.encode());
+            }
+        }
+        w.finish()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, EntryError> {
+        if bytes.len() > limits::ENTRY_LEN_MAX {
+            return Err(EntryError::TooLong(bytes.len()));
+        }
+        let mut r = Reader::new(bytes);
+        let version = r.u8("entry version")?;
+        if version != ENTRY_VERSION {
+            return Err(DecodeError::invalid("entry version", format!("{version} is not {ENTRY_VERSION}")).into());
+        }
+        let entry = match r.u8("entry type")? {
+            TYPE_CHARGER_REGISTERED => Entry::ChargerRegistered(ChargerRegistration {
+                public_key: r.array("public_key")?,
+                evse_id: r.text("evse_id", limits::EVSE_ID_LEN_MAX)?,
+                meter_serial: r.text("meter_serial", limits::METER_SERIAL_LEN_MAX)?,
+                max_power_w: r.u32("max_power_w")?,
+                valid_from_ms: r.u64("valid_from_ms")?,
+                tariff_id: match r.option_tag("tariff_id")? {
+                    false => None,
+                    true => Some(r.text("tariff_id", limits::TEXT_LEN_MAX)?),
+                },
+            }),
+            TYPE_CHARGER_REVOKED => Entry::ChargerRevoked(ChargerRevocation {
+                key_id: KeyId(r.array("key_id")?),
+                revoked_from_ms: r.u64("revoked_from_ms")?,
+                reason: r.text("reason", limits::TEXT_LEN_MAX)?,
+            }),
+            TYPE_SESSION_CLOSED => {
+                let mut record = SessionRecord {
+                    session: SessionId(r.array("session")?),
+                    key_id: KeyId(r.array("key_id")?),
+                    first_counter: r.u64("first_counter")?,
+                    last_counter: r.u64("last_counter")?,
+                    start_ms: r.u64("start_ms")?,
+                    stop_ms: r.u64("stop_ms")?,
+                    energy_wh: r.u64("energy_wh")?,
+                    reading_count: r.u32("reading_count")?,
+                    readings_digest: r.array("readings_digest")?,
+                    tariff: None,
+                    unknown_extensions: BTreeMap::new(),
+                };
+                let count = r.u16("extension count")?;
+                let mut last_tag: Option<u16> = None;
+                for _ in 0..count {
+                    let tag = r.u16("extension tag")?;
+                    if last_tag.is_some_and(|last| tag <= last) {
+                        return Err(DecodeError::invalid("extension tag", "tags must strictly increase").into());
+                    }
+                    last_tag = Some(tag);
+                    let value = r.blob("extension value", limits::ENTRY_LEN_MAX)?;
+                    match tag {
+                        EXT_TARIFF_REF => {
+                            let mut e = Reader::new(&value);
+                            record.tariff = Some(TariffRef {
+                                index: e.u64("tariff index")?,
+                                leaf_hash: e.array("tariff leaf hash")?,
+                            });
+                            e.finish()?;
+                        }
+                        _ => {
+                            record.unknown_extensions.insert(tag, value);
+                        }
+                    }
+                }
+                Entry::SessionClosed(record)
+            }
+            TYPE_TARIFF_PUBLISHED => {
+                let tariff_id = r.text("tariff_id", limits::TEXT_LEN_MAX)?;
+                let counterparty = match r.option_tag("counterparty")? {
+                    false => None,
+                    true => Some(r.text("counterparty", limits::TEXT_LEN_MAX)?),
+                };
+                let valid_from_ms = r.u64("valid_from_ms")?;
+                let json = r.blob("tariff_json", limits::TARIFF_JSON_LEN_MAX)?;
+                let tariff_json = String::from_utf8(json)
+                    .map_err(|_| DecodeError::invalid("tariff_json", "not UTF-8"))?;
+                Entry::TariffPublished(TariffPublication { tariff_id, counterparty, valid_from_ms, tariff_json })
+            }
+            TYPE_CHARGER_KEY_CLONED => {
+                let first = SignedReading::decode(&r.blob("first reading", SIGNED_LEN)?)?;
+                let second = SignedReading::decode(&r.blob("second reading", SIGNED_LEN)?)?;
+                Entry::ChargerKeyCloned(CloneEvidence { first, second })
+            }
+            other => return Err(DecodeError::invalid("entry type", format!("unknown type {other}")).into()),
+        };
+        r.finish()?;
+        Ok(entry)
+    }
+}
+
+mod hex_32 {
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reading::{ReadingKind, UnsignedReading};
+    use crate::keys::NetworkId;
+    use ed25519_dalek::SigningKey;
+
+    fn examples() -> Vec<Entry> {
+        let key = SigningKey::from_bytes(&[5u8; 32]);
+        let reading = |register_wh| {
+            UnsignedReading {
+                network: NetworkId::of_name("n"),
+                key_id: KeyId::of(&key.verifying_key().to_bytes()),
+                session: SessionId([1; 16]),
+                counter: 3,
+                kind: ReadingKind::Intermediate,
+                timestamp_ms: 10,
+                register_wh,
+                prev_hash: [0; 32],
+            }
+            .sign(&key)
+        };
+        vec![
+            Entry::ChargerRegistered(ChargerRegistration {
+                public_key: key.verifying_key().to_bytes(),
+                evse_id: "SE*KVT*E0001*1".into(),
+                meter_serial: "MTR-1".into(),
+                max_power_w: 22_000,
+                valid_from_ms: 1,
+                tariff_id: Some("T1".into()),
+            }),
+            Entry::ChargerRevoked(ChargerRevocation { key_id: KeyId([4; 16]), revoked_from_ms: 9, reason: "stolen".into() }),
+            Entry::SessionClosed(SessionRecord {
+                session: SessionId([1; 16]),
+                key_id: KeyId([2; 16]),
+                first_counter: 1,
+                last_counter: 4,
+                start_ms: 100,
+                stop_ms: 200,
+                energy_wh: 5_000,
+                reading_count: 4,
+                readings_digest: [7; 32],
+                tariff: Some(TariffRef { index: 2, leaf_hash: [8; 32] }),
+                unknown_extensions: BTreeMap::new(),
+            }),
+            Entry::TariffPublished(TariffPublication {
+                tariff_id: "T1".into(),
+                counterparty: Some("SE*EMP".into()),
+                valid_from_ms: 0,
+                tariff_json: "{}".into(),
+            }),
+            Entry::ChargerKeyCloned(CloneEvidence { first: reading(1), second: reading(2) }),
+        ]
+    }
+
+    #[test]
+    fn round_trip_and_reject_truncation() {
+        for entry in examples() {
+            let bytes = entry.encode();
+            assert_eq!(Entry::decode(&bytes).unwrap(), entry);
+            for cut in 0..bytes.len() {
+                assert!(Entry::decode(&bytes[..cut]).is_err(), "{} cut at {cut}", entry.type_name());
+            }
+            let mut longer = bytes.clone();
+            longer.push(0);
+            assert!(Entry::decode(&longer).is_err());
+        }
+    }
+
+    #[test]
+    fn encoding_snapshot() {
+        let hexes: Vec<String> = examples().iter().map(|e| format!("{}: {}", e.type_name(), hex::encode(e.encode()))).collect();
+        insta::assert_snapshot!(hexes.join("\n"));
+    }
+
+    #[test]
+    fn unknown_extensions_survive_and_order_is_enforced() {
+        let Entry::SessionClosed(mut record) = examples().remove(2) else { unreachable!() };
+        record.unknown_extensions.insert(9, vec![1, 2, 3]);
+        let bytes = Entry::SessionClosed(record.clone()).encode();
+        assert_eq!(Entry::decode(&bytes).unwrap(), Entry::SessionClosed(record));
+        // Swap the two extensions' order: tags 1 then 9 become 9 then 1.
+        let mut w = Writer::new();
+        w.u16(2).u16(9).blob(&[1, 2, 3]).u16(1).blob(&[0; 40]);
+        let tail = w.finish();
+        let head_len = bytes.len() - tail.len();
+        let mut reordered = bytes[..head_len].to_vec();
+        reordered.extend_from_slice(&tail);
+        let err = Entry::decode(&reordered).unwrap_err().to_string();
+        assert!(err.contains("strictly increase"), "{err}");
+    }
+}

@@ -1,0 +1,17 @@
+//! Named limits on everything kvitto accepts. Relations between them are checked at compile time.
+
+/// Longest EVSE id (OCPI `evse_id` is at most 48 characters).
+pub const EVSE_ID_LEN_MAX: usize = 48;
+/// Longest meter serial number.
+pub const METER_SERIAL_LEN_MAX: usize = 64;
+/// Longest tariff document stored in one log entry.
+pub const TARIFF_JSON_LEN_MAX: usize = 32 * 1024;
+/// Longest encoded log entry. tlog-tiles entry bundles length-prefix entries with a u16.
+pub const ENTRY_LEN_MAX: usize = 60 * 1024;
+/// Readings in one session, start and stop included.
+pub const READINGS_PER_SESSION_MAX: u32 = 4096;
+/// Longest free-text field (reasons, ids) in an entry.
+pub const TEXT_LEN_MAX: usize = 256;
+
+const _: () = assert!(TARIFF_JSON_LEN_MAX + 1024 <= ENTRY_LEN_MAX);
+const _: () = assert!(ENTRY_LEN_MAX <= u16::MAX as usize);

@@ -1,0 +1,77 @@
+//! The operator log's pure logic: which readings are accepted, and what that changes.
+//!
+//! [`Ledger`] holds the charger registry and every charger's ingest state (last counter, chain
+//! hash, register, open session). It is driven by explicit inputs, takes the time as an argument
+//! and returns [`Effects`]: the readings, charger states and log entries to write. It never writes
+//! anything itself; the node puts the effects of many requests into one durable batch.
+//!
+//! A batch of readings is all-or-nothing: [`Ledger::ingest`] works on an overlay of the charger
+//! states it touches and only folds it back when every reading passed, so a rejected batch leaves
+//! no trace (except [`kvitto_core::entry::CloneEvidence`], which is kept on purpose).
+//!
+//! Not here: storage, the Merkle tree, HTTP, clocks, signatures of the log itself.
+
+mod ingest;
+mod registry;
+
+pub use ingest::{
+    ChargerState, Effects, IngestConfig, LastReading, OpenSession, ReadingArchive, Rejection,
+    RejectCode, VerifiedReading,
+};
+pub use registry::{RegistryError, TariffIndex};
+
+use std::collections::HashMap;
+
+use kvitto_core::{KeyId, NetworkId};
+
+/// The ledger state of one operator's log.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    network: NetworkId,
+    config: IngestConfig,
+    chargers: HashMap<KeyId, ChargerState>,
+    tariffs: TariffIndex,
+    /// Log size: the index the next appended entry gets.
+    size: u64,
+}
+
+impl Ledger {
+    pub fn new(network: NetworkId, config: IngestConfig) -> Self {
+        Ledger { network, config, chargers: HashMap::new(), tariffs: TariffIndex::default(), size: 0 }
+    }
+
+    /// Rebuilds a ledger from stored state (the node calls this at startup).
+    pub fn restore(
+        network: NetworkId,
+        config: IngestConfig,
+        chargers: impl IntoIterator<Item = ChargerState>,
+        tariffs: TariffIndex,
+        size: u64,
+    ) -> Self {
+        let chargers = chargers.into_iter().map(|c| (c.key_id(), c)).collect();
+        Ledger { network, config, chargers, tariffs, size }
+    }
+
+    pub fn network(&self) -> NetworkId {
+        self.network
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn charger(&self, key_id: &KeyId) -> Option<&ChargerState> {
+        self.chargers.get(key_id)
+    }
+
+    pub fn chargers(&self) -> impl Iterator<Item = &ChargerState> {
+        self.chargers.values()
+    }
+
+    pub fn tariffs(&self) -> &TariffIndex {
+        &self.tariffs
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,172 @@
+//! Charger registration and revocation, and the index of published tariffs.
+
+use serde::Serialize;
+use thiserror::Error;
+
+use kvitto_core::entry::{ChargerRegistration, ChargerRevocation, Entry, TariffPublication, TariffRef};
+use kvitto_core::{limits, KeyId};
+
+use crate::ingest::{ChargerState, Effects};
+use crate::Ledger;
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum RegistryError {
+    #[error("charger key {0} is already registered")]
+    AlreadyRegistered(KeyId),
+    #[error("charger key {0} is not registered")]
+    UnknownCharger(KeyId),
+    #[error("charger key {0} is already revoked")]
+    AlreadyRevoked(KeyId),
+    #[error("{field}: {reason}")]
+    InvalidField { field: &'static str, reason: String },
+}
+
+impl RegistryError {
+    /// The stable machine-readable code for APIs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RegistryError::AlreadyRegistered(_) => "charger_already_registered",
+            RegistryError::UnknownCharger(_) => "unknown_charger",
+            RegistryError::AlreadyRevoked(_) => "charger_already_revoked",
+            RegistryError::InvalidField { .. } => "invalid_field",
+        }
+    }
+}
+
+fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), RegistryError> {
+    if value.is_empty() || value.len() > max {
+        return Err(RegistryError::InvalidField {
+            field,
+            reason: format!("must be 1 to {max} bytes, got {}", value.len()),
+        });
+    }
+    if value.chars().any(|c| c.is_control()) {
+        return Err(RegistryError::InvalidField { field, reason: "must not contain control characters".into() });
+    }
+    Ok(())
+}
+
+/// One tariff publication, as the ledger needs it to pick the tariff for a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublishedTariff {
+    pub tariff_id: String,
+    pub counterparty: Option<String>,
+    pub valid_from_ms: u64,
+    pub reference: TariffRef,
+}
+
+/// Every tariff published on this log, in log order.
+#[derive(Debug, Clone, Default)]
+pub struct TariffIndex {
+    published: Vec<PublishedTariff>,
+}
+
+impl TariffIndex {
+    pub fn push(&mut self, tariff: PublishedTariff) {
+        self.published.push(tariff);
+    }
+
+    pub fn all(&self) -> &[PublishedTariff] {
+        &self.published
+    }
+
+    /// The tariff in force at `at_ms` for `tariff_id`: the publication with the latest
+    /// `valid_from_ms` not after `at_ms`; on a tie, the one appended last. A variant for
+    /// `counterparty` wins over the default price when one is in force.
+    pub fn in_force(&self, tariff_id: &str, counterparty: Option<&str>, at_ms: u64) -> Option<&PublishedTariff> {
+        let best = |want: Option<&str>| {
+            self.published
+                .iter()
+                .filter(|t| t.tariff_id == tariff_id && t.counterparty.as_deref() == want && t.valid_from_ms <= at_ms)
+                .max_by_key(|t| (t.valid_from_ms, t.reference.index))
+        };
+        counterparty.and_then(|party| best(Some(party))).or_else(|| best(None))
+    }
+}
+
+/// How far in the past a tariff's validity may start when it is published. Tariffs cannot be
+/// backdated, so "valid from before the session started" implies "published before it".
+pub const TARIFF_BACKDATE_MS_MAX: u64 = 60_000;
+
+impl Ledger {
+    pub fn register_charger(&mut self, registration: ChargerRegistration, now_ms: u64) -> Result<Effects, RegistryError> {
+        let key_id = registration.key_id();
+        if self.chargers.contains_key(&key_id) {
+            return Err(RegistryError::AlreadyRegistered(key_id));
+        }
+        check_text("evse_id", &registration.evse_id, limits::EVSE_ID_LEN_MAX)?;
+        check_text("meter_serial", &registration.meter_serial, limits::METER_SERIAL_LEN_MAX)?;
+        if let Some(tariff_id) = &registration.tariff_id {
+            check_text("tariff_id", tariff_id, limits::TEXT_LEN_MAX)?;
+        }
+        if registration.max_power_w == 0 {
+            return Err(RegistryError::InvalidField { field: "max_power_w", reason: "must be positive".into() });
+        }
+        if ed25519_dalek::VerifyingKey::from_bytes(&registration.public_key).map(|k| k.is_weak()).unwrap_or(true) {
+            return Err(RegistryError::InvalidField {
+                field: "public_key",
+                reason: "not a valid Ed25519 public key of large order".into(),
+            });
+        }
+        let _ = now_ms;
+        let state = ChargerState::new(registration.clone(), self.size);
+        self.chargers.insert(key_id, state.clone());
+        let mut effects = Effects::default();
+        effects.chargers.push(state);
+        self.append(&mut effects, Entry::ChargerRegistered(registration));
+        Ok(effects)
+    }
+
+    pub fn revoke_charger(&mut self, revocation: ChargerRevocation) -> Result<Effects, RegistryError> {
+        check_text("reason", &revocation.reason, limits::TEXT_LEN_MAX)?;
+        let state = self.chargers.get_mut(&revocation.key_id).ok_or(RegistryError::UnknownCharger(revocation.key_id))?;
+        if state.revoked_from_ms.is_some() {
+            return Err(RegistryError::AlreadyRevoked(revocation.key_id));
+        }
+        state.revoked_from_ms = Some(revocation.revoked_from_ms);
+        let mut effects = Effects::default();
+        effects.chargers.push(state.clone());
+        self.append(&mut effects, Entry::ChargerRevoked(revocation));
+        Ok(effects)
+    }
+
+    /// Appends a tariff publication. The caller has already checked that the JSON is a valid
+    /// OCPI tariff; the ledger checks what it can see: ids, size, and no backdating.
+    pub fn publish_tariff(&mut self, publication: TariffPublication, now_ms: u64) -> Result<Effects, RegistryError> {
+        check_text("tariff_id", &publication.tariff_id, limits::TEXT_LEN_MAX)?;
+        if let Some(party) = &publication.counterparty {
+            check_text("counterparty", party, limits::TEXT_LEN_MAX)?;
+        }
+        if publication.tariff_json.len() > limits::TARIFF_JSON_LEN_MAX {
+            return Err(RegistryError::InvalidField {
+                field: "tariff",
+                reason: format!("{} bytes, at most {} allowed", publication.tariff_json.len(), limits::TARIFF_JSON_LEN_MAX),
+            });
+        }
+        if publication.valid_from_ms.saturating_add(TARIFF_BACKDATE_MS_MAX) < now_ms {
+            return Err(RegistryError::InvalidField {
+                field: "valid_from",
+                reason: "a tariff cannot be made valid from before its publication".into(),
+            });
+        }
+        let mut effects = Effects::default();
+        let (index, leaf_hash) = self.append(&mut effects, Entry::TariffPublished(publication.clone()));
+        self.tariffs.push(PublishedTariff {
+            tariff_id: publication.tariff_id,
+            counterparty: publication.counterparty,
+            valid_from_ms: publication.valid_from_ms,
+            reference: TariffRef { index, leaf_hash },
+        });
+        Ok(effects)
+    }
+
+    /// Assigns the next index to `entry` and records it in `effects`.
+    pub(crate) fn append(&mut self, effects: &mut Effects, entry: Entry) -> (u64, [u8; 32]) {
+        let index = self.size;
+        let bytes = entry.encode();
+        let leaf_hash = kvitto_tlog::merkle::leaf_hash(&bytes).0;
+        self.size += 1;
+        effects.entries.push((index, entry, bytes));
+        (index, leaf_hash)
+    }
+}
