@@ -303,9 +303,12 @@ impl Ledger {
         }
         let last_counter = state.last.map_or(0, |l| l.counter);
         if r.counter <= last_counter {
-            let stored = state
-                .open
-                .as_ref()
+            // Compare only with readings that were accepted before this batch: evidence must
+            // cite two readings the log really accepted and refused, never one of this batch.
+            let stored = self
+                .chargers
+                .get(&r.key_id)
+                .and_then(|committed| committed.open.as_ref())
                 .and_then(|open| open.readings.iter().find(|x| x.reading.counter == r.counter).cloned())
                 .or_else(|| archive.reading(&r.key_id, r.counter));
             return match stored {

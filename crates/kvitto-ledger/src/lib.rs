@@ -12,13 +12,13 @@
 //! Not here: storage, the Merkle tree, HTTP, clocks, signatures of the log itself.
 
 mod ingest;
-mod registry;
+pub mod registry;
 
 pub use ingest::{
     ChargerState, Effects, IngestConfig, LastReading, OpenSession, ReadingArchive, Rejection,
     RejectCode, VerifiedReading,
 };
-pub use registry::{RegistryError, TariffIndex};
+pub use registry::{PublishedTariff, RegistryError, TariffIndex};
 
 use std::collections::HashMap;
 

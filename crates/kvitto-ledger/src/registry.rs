@@ -84,6 +84,10 @@ impl TariffIndex {
     }
 }
 
+/// How far in the past a charger key's validity may start when it is registered: a charger
+/// installed and metering before its key reached the log. Readings older than that are refused.
+pub const REGISTRATION_BACKDATE_MS_MAX: u64 = 7 * 86_400_000;
+
 /// How far in the past a tariff's validity may start when it is published. Tariffs cannot be
 /// backdated, so "valid from before the session started" implies "published before it".
 pub const TARIFF_BACKDATE_MS_MAX: u64 = 60_000;
@@ -102,13 +106,21 @@ impl Ledger {
         if registration.max_power_w == 0 {
             return Err(RegistryError::InvalidField { field: "max_power_w", reason: "must be positive".into() });
         }
-        if ed25519_dalek::VerifyingKey::from_bytes(&registration.public_key).map(|k| k.is_weak()).unwrap_or(true) {
+        // A canonical encoding (y < p, as RFC 8032 requires) of a point of large order.
+        let canonical_large_order = ed25519_dalek::VerifyingKey::from_bytes(&registration.public_key)
+            .is_ok_and(|k| !k.is_weak() && k.to_edwards().compress().to_bytes() == registration.public_key);
+        if !canonical_large_order {
             return Err(RegistryError::InvalidField {
                 field: "public_key",
-                reason: "not a valid Ed25519 public key of large order".into(),
+                reason: "not a canonically encoded Ed25519 public key of large order".into(),
             });
         }
-        let _ = now_ms;
+        if registration.valid_from_ms.saturating_add(REGISTRATION_BACKDATE_MS_MAX) < now_ms {
+            return Err(RegistryError::InvalidField {
+                field: "valid_from_ms",
+                reason: format!("a registration may start at most {} days before it is made", REGISTRATION_BACKDATE_MS_MAX / 86_400_000),
+            });
+        }
         let state = ChargerState::new(registration.clone(), self.size);
         self.chargers.insert(key_id, state.clone());
         let mut effects = Effects::default();

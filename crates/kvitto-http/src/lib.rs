@@ -1,0 +1,112 @@
+//! kvitto's HTTP API.
+//!
+//! Routes and their authorisation rules (each has a test in `tests.rs`):
+//!
+//! | route | who may call it |
+//! |---|---|
+//! | `GET /logs`, `GET /log/{id}/checkpoint`, `GET /log/{id}/tile/...` | anyone: the log is public and holds no personal data |
+//! | `GET /log/{id}/proof/inclusion`, `GET /log/{id}/proof/consistency` | anyone |
+//! | `GET /v1/status` | anyone |
+//! | `POST /v1/readings` | anyone, but each reading must carry a valid signature of a registered, unrevoked charger key: the signature is the credential |
+//! | `POST /v1/admin/chargers`, `POST /v1/admin/chargers/{key_id}/revoke`, `POST /v1/admin/tariffs` | the operator: `Authorization: Bearer <admin token>` |
+//! | `GET /v1/sessions/{id}`, `GET /v1/chargers/{key_id}` | the operator (session readings are the operator's off-ledger data) |
+//!
+//! Every route is behind a body-size limit, a timeout and a concurrency limit.
+
+mod admin;
+mod auth;
+mod error;
+mod ingest;
+mod log;
+pub mod limits;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use kvitto_core::NetworkId;
+use kvitto_service::{LogView, SequencerHandle};
+use kvitto_store::{KvStore, LogStore};
+use serde::Serialize;
+use tower::limit::ConcurrencyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+pub use auth::AdminToken;
+pub use error::ApiError;
+
+/// A log this node serves.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogInfo {
+    /// The URL path segment: `/log/{id}/`.
+    pub id: String,
+    /// The checkpoint origin line.
+    pub origin: String,
+    /// The C2SP note verifier key of the log.
+    pub verifier_key: String,
+    /// The URL prefix of the tlog-tiles layout.
+    pub prefix: String,
+}
+
+/// Shared state of every handler.
+pub struct AppState<S: KvStore> {
+    pub store: Arc<LogStore<S>>,
+    pub view: LogView,
+    pub sequencer: SequencerHandle,
+    pub admin: AdminToken,
+    pub log: LogInfo,
+    pub network: NetworkId,
+    /// Validates a tariff document before it is published; returns a sentence on failure.
+    pub tariff_validator: Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>,
+}
+
+impl<S: KvStore> Clone for AppState<S> {
+    fn clone(&self) -> Self {
+        AppState {
+            store: self.store.clone(),
+            view: self.view.clone(),
+            sequencer: self.sequencer.clone(),
+            admin: self.admin.clone(),
+            log: self.log.clone(),
+            network: self.network,
+            tariff_validator: self.tariff_validator.clone(),
+        }
+    }
+}
+
+pub fn router<S: KvStore>(state: AppState<S>) -> Router {
+    let public = Router::new()
+        .route("/logs", get(log::list::<S>))
+        .route("/log/{id}/checkpoint", get(log::checkpoint::<S>))
+        .route("/log/{id}/tile/{*path}", get(log::tile::<S>))
+        .route("/log/{id}/proof/inclusion", get(log::inclusion::<S>))
+        .route("/log/{id}/proof/consistency", get(log::consistency::<S>))
+        .route("/v1/status", get(log::status::<S>));
+    let ingest = Router::new()
+        .route("/v1/readings", post(ingest::readings::<S>))
+        .layer(DefaultBodyLimit::max(limits::INGEST_BODY_BYTES_MAX));
+    let admin = Router::new()
+        .route("/v1/admin/chargers", post(admin::register::<S>))
+        .route("/v1/admin/chargers/{key_id}/revoke", post(admin::revoke::<S>))
+        .route("/v1/admin/tariffs", post(admin::publish_tariff::<S>))
+        .route("/v1/sessions/{id}", get(admin::session::<S>))
+        .route("/v1/chargers/{key_id}", get(admin::charger::<S>))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_admin::<S>))
+        .layer(DefaultBodyLimit::max(limits::ADMIN_BODY_BYTES_MAX));
+    Router::new()
+        .merge(public)
+        .merge(ingest)
+        .merge(admin)
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+        })
+        .layer(ConcurrencyLimitLayer::new(limits::CONCURRENT_REQUESTS_MAX))
+        .layer(TimeoutLayer::new(Duration::from_millis(limits::REQUEST_TIMEOUT_MS)))
+        .layer(axum::middleware::map_response(error::json_errors))
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,19 @@
+//! Named limits of the HTTP API.
+
+use kvitto_core::reading::SIGNED_LEN;
+use kvitto_service::limits::BATCH_READINGS_MAX;
+
+/// Readings in one request; the same bound as the sequencer's.
+pub const READINGS_PER_REQUEST_MAX: usize = BATCH_READINGS_MAX;
+/// Largest ingest body: a full batch as base64 JSON, with room for the JSON around it.
+pub const INGEST_BODY_BYTES_MAX: usize = READINGS_PER_REQUEST_MAX * (SIGNED_LEN * 4 / 3 + 8) + 4096;
+/// Largest admin body (a tariff document plus its envelope).
+pub const ADMIN_BODY_BYTES_MAX: usize = kvitto_core::limits::TARIFF_JSON_LEN_MAX * 2;
+/// Requests served at once; more wait.
+pub const CONCURRENT_REQUESTS_MAX: usize = 256;
+/// A request that takes longer is answered with 408.
+pub const REQUEST_TIMEOUT_MS: u64 = 30_000;
+/// Batches at least this long are verified on the blocking pool, off the async workers.
+pub const VERIFY_INLINE_MAX: usize = 8;
+
+const _: () = assert!(READINGS_PER_REQUEST_MAX * SIGNED_LEN <= INGEST_BODY_BYTES_MAX);

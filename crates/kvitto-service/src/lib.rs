@@ -1,0 +1,42 @@
+//! The log service: what runs between the HTTP API and the store.
+//!
+//! - [`sequencer`]: the single writer. It owns the [`kvitto_ledger::Ledger`] and the Merkle
+//!   frontier, takes commands from a bounded queue, applies as many as are waiting, writes their
+//!   effects in one sync'd batch (group commit), and only then answers each request. It also signs
+//!   checkpoints, persisting each before publishing it.
+//! - [`view`]: the published state readers see (log size, root, latest checkpoint, key cache).
+//!
+//! Not here: HTTP, CLI, key files. Time comes from a [`Clock`] so tests can control it.
+
+pub mod limits;
+pub mod sequencer;
+pub mod view;
+
+pub use sequencer::{Command, IngestError, IngestReceipt, Sequencer, SequencerConfig, SequencerHandle};
+pub use view::{LogView, Published};
+
+/// Milliseconds since the Unix epoch.
+pub trait Clock: Send + Sync + 'static {
+    fn now_ms(&self) -> u64;
+}
+
+/// The operating system's clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    }
+}
+
+/// Signs checkpoint bodies into C2SP signed notes with the log's key.
+pub trait CheckpointSigner: Send + Sync + 'static {
+    /// The log's origin line.
+    fn origin(&self) -> &str;
+    /// A signed note for `size` and `root`.
+    fn sign(&self, size: u64, root: &kvitto_tlog::Hash) -> Vec<u8>;
+}

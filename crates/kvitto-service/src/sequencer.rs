@@ -1,0 +1,391 @@
+//! The single writer: group commit of ingest and admin commands.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::thread;
+
+use kvitto_core::entry::{ChargerRegistration, ChargerRevocation, TariffPublication};
+use kvitto_core::keys::{KeyId, SessionId};
+use kvitto_core::reading::SignedReading;
+use kvitto_ledger::{Effects, IngestConfig, Ledger, ReadingArchive, RegistryError, Rejection, VerifiedReading};
+use kvitto_store::{Batch, KvStore, LogStore, StoreError};
+use kvitto_tlog::merkle::Frontier;
+use serde::Serialize;
+use thiserror::Error;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::view::{LogView, Published};
+use crate::{limits, CheckpointSigner, Clock};
+
+#[derive(Debug, Clone, Copy)]
+pub struct SequencerConfig {
+    pub ingest: IngestConfig,
+    /// Sign a checkpoint at least this often while there are new entries.
+    pub checkpoint_interval_ms: u64,
+    /// Sign a checkpoint as soon as this many entries are not yet covered by one.
+    pub checkpoint_entries: u64,
+}
+
+impl Default for SequencerConfig {
+    fn default() -> Self {
+        SequencerConfig { ingest: IngestConfig::default(), checkpoint_interval_ms: 1_000, checkpoint_entries: 1_000 }
+    }
+}
+
+/// What an accepted ingest request produced, sent only after it is durable.
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestReceipt {
+    pub accepted: usize,
+    pub log_size: u64,
+    pub closed_sessions: Vec<ClosedSession>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClosedSession {
+    pub session: SessionId,
+    pub record_index: u64,
+}
+
+#[derive(Debug, Error)]
+pub enum IngestError {
+    #[error("{}", .0.message)]
+    Rejected(Rejection),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("the log is not accepting writes: {0}")]
+    Unavailable(String),
+}
+
+type Reply<T> = oneshot::Sender<Result<T, IngestError>>;
+
+pub enum Command {
+    Ingest { readings: Vec<VerifiedReading>, reply: Reply<IngestReceipt> },
+    Register { registration: ChargerRegistration, reply: Reply<u64> },
+    Revoke { revocation: ChargerRevocation, reply: Reply<u64> },
+    PublishTariff { publication: TariffPublication, reply: Reply<u64> },
+    /// Time passed: sign a checkpoint if one is due.
+    Tick,
+}
+
+/// A cloneable handle that sends commands to the sequencer and awaits their durable outcome.
+#[derive(Debug, Clone)]
+pub struct SequencerHandle {
+    tx: mpsc::Sender<Command>,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self {
+            Command::Ingest { .. } => "Ingest",
+            Command::Register { .. } => "Register",
+            Command::Revoke { .. } => "Revoke",
+            Command::PublishTariff { .. } => "PublishTariff",
+            Command::Tick => "Tick",
+        };
+        f.write_str(name)
+    }
+}
+
+impl SequencerHandle {
+    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, IngestError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(make(reply)).await.map_err(|_| IngestError::Unavailable("the sequencer has stopped".into()))?;
+        rx.await.map_err(|_| IngestError::Unavailable("the sequencer stopped before answering".into()))?
+    }
+
+    pub async fn ingest(&self, readings: Vec<VerifiedReading>) -> Result<IngestReceipt, IngestError> {
+        self.call(|reply| Command::Ingest { readings, reply }).await
+    }
+
+    pub async fn register(&self, registration: ChargerRegistration) -> Result<u64, IngestError> {
+        self.call(|reply| Command::Register { registration, reply }).await
+    }
+
+    pub async fn revoke(&self, revocation: ChargerRevocation) -> Result<u64, IngestError> {
+        self.call(|reply| Command::Revoke { revocation, reply }).await
+    }
+
+    pub async fn publish_tariff(&self, publication: TariffPublication) -> Result<u64, IngestError> {
+        self.call(|reply| Command::PublishTariff { publication, reply }).await
+    }
+
+    /// Asks for a checkpoint check; returns at once.
+    pub fn tick(&self) {
+        let _ = self.tx.try_send(Command::Tick);
+    }
+}
+
+/// The sequencer's state. Runs on its own OS thread because its work is blocking IO.
+pub struct Sequencer<S: KvStore> {
+    store: Arc<LogStore<S>>,
+    ledger: Ledger,
+    frontier: Frontier,
+    view: LogView,
+    signer: Arc<dyn CheckpointSigner>,
+    clock: Arc<dyn Clock>,
+    config: SequencerConfig,
+    checkpoint_size: u64,
+    checkpoint_at_ms: u64,
+}
+
+#[derive(Debug, Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("stored state is inconsistent: {0}")]
+    Inconsistent(String),
+}
+
+impl<S: KvStore> Sequencer<S> {
+    /// Loads the log and checks that the latest checkpoint matches the stored tree, so the node
+    /// can never sign a checkpoint inconsistent with one it signed before a crash.
+    pub fn start(
+        store: Arc<LogStore<S>>,
+        network: kvitto_core::NetworkId,
+        signer: Arc<dyn CheckpointSigner>,
+        clock: Arc<dyn Clock>,
+        config: SequencerConfig,
+        verify_checkpoint: impl Fn(&[u8]) -> Option<(u64, kvitto_tlog::Hash)>,
+    ) -> Result<(SequencerHandle, LogView, thread::JoinHandle<()>), StartError> {
+        let state = store.load()?;
+        let mut checkpoint_size = 0;
+        if let Some(note) = &state.checkpoint {
+            let (size, root) = verify_checkpoint(note)
+                .ok_or_else(|| StartError::Inconsistent("the latest checkpoint does not verify under the log key".into()))?;
+            if size > state.size {
+                return Err(StartError::Inconsistent(format!(
+                    "the latest checkpoint covers {size} entries but only {} are stored", state.size)));
+            }
+            let stored_root = kvitto_tlog::merkle::root(&store.tree(), size)
+                .map_err(|e| StartError::Inconsistent(format!("tree: {e}")))?;
+            if stored_root != root {
+                return Err(StartError::Inconsistent(format!("the stored tree at size {size} does not match the latest checkpoint")));
+            }
+            checkpoint_size = size;
+        }
+        let keys = state
+            .chargers
+            .iter()
+            .filter_map(|c| Some((c.key_id(), *c.verifying_key()?)))
+            .collect();
+        let view = LogView::new(
+            Published {
+                size: state.size,
+                root: state.frontier.root(),
+                checkpoint: state.checkpoint.clone().map(Arc::new),
+                checkpoint_size,
+            },
+            keys,
+        );
+        let ledger = Ledger::restore(network, config.ingest, state.chargers, state.tariffs, state.size);
+        let (tx, rx) = mpsc::channel(limits::COMMAND_QUEUE_LEN);
+        let now = clock.now_ms();
+        let sequencer = Sequencer {
+            store,
+            ledger,
+            frontier: state.frontier,
+            view: view.clone(),
+            signer,
+            clock,
+            config,
+            checkpoint_size,
+            checkpoint_at_ms: now,
+        };
+        let thread = thread::Builder::new()
+            .name("kvitto-sequencer".into())
+            .spawn(move || sequencer.run(rx))
+            .map_err(|e| StartError::Inconsistent(format!("cannot start the sequencer thread: {e}")))?;
+        Ok((SequencerHandle { tx }, view, thread))
+    }
+
+    fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        // The first checkpoint, so a fresh log serves one at once.
+        if self.view.published().checkpoint.is_none() {
+            self.checkpoint(true);
+        }
+        while let Some(first) = rx.blocking_recv() {
+            let mut readings = match &first {
+                Command::Ingest { readings, .. } => readings.len(),
+                _ => 0,
+            };
+            let mut group = vec![first];
+            while group.len() < limits::GROUP_COMMANDS_MAX && readings < limits::GROUP_READINGS_MAX {
+                match rx.try_recv() {
+                    Ok(cmd) => {
+                        if let Command::Ingest { readings: r, .. } = &cmd {
+                            readings += r.len();
+                        }
+                        group.push(cmd)
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.apply_group(group);
+            self.checkpoint(false);
+        }
+        tracing::info!("sequencer stopped: all handles dropped");
+    }
+
+    fn apply_group(&mut self, group: Vec<Command>) {
+        let now = self.clock.now_ms();
+        let mut batch = Batch::default();
+        // Readings and sessions staged by earlier commands of this group are not in the store yet.
+        let mut staged = GroupArchive { store: self.store.as_ref(), readings: HashMap::new(), sessions: HashSet::new() };
+        let mut answers: Vec<Box<dyn FnOnce()>> = Vec::with_capacity(group.len());
+        let mut new_keys = Vec::new();
+        for cmd in group {
+            match cmd {
+                Command::Ingest { readings, reply } => {
+                    let accepted = readings.len();
+                    match self.ledger.ingest(readings, now, &staged) {
+                        Ok(effects) => {
+                            staged.add(&effects);
+                            let closed_sessions = effects
+                                .closed_sessions
+                                .iter()
+                                .map(|(session, index)| ClosedSession { session: *session, record_index: *index })
+                                .collect();
+                            self.stage(&mut batch, &effects);
+                            let log_size = self.frontier.size();
+                            answers.push(Box::new(move || {
+                                let _ = reply.send(Ok(IngestReceipt { accepted, log_size, closed_sessions }));
+                            }));
+                        }
+                        Err((rejection, evidence)) => {
+                            if let Some(effects) = evidence {
+                                tracing::warn!(code = rejection.code.as_str(), "charger key clone evidence recorded");
+                                self.stage(&mut batch, &effects);
+                            }
+                            answers.push(Box::new(move || {
+                                let _ = reply.send(Err(IngestError::Rejected(rejection)));
+                            }));
+                        }
+                    }
+                }
+                Command::Register { registration, reply } => {
+                    let key = ed25519_dalek::VerifyingKey::from_bytes(&registration.public_key).ok();
+                    let key_id = registration.key_id();
+                    let result = self.ledger.register_charger(registration, now).map(|effects| {
+                        self.stage(&mut batch, &effects);
+                        if let Some(key) = key {
+                            new_keys.push((key_id, key));
+                        }
+                        effects.entries[0].0
+                    });
+                    answers.push(Box::new(move || {
+                        let _ = reply.send(result.map_err(IngestError::from));
+                    }));
+                }
+                Command::Revoke { revocation, reply } => {
+                    let result = self.ledger.revoke_charger(revocation).map(|effects| {
+                        self.stage(&mut batch, &effects);
+                        effects.entries[0].0
+                    });
+                    answers.push(Box::new(move || {
+                        let _ = reply.send(result.map_err(IngestError::from));
+                    }));
+                }
+                Command::PublishTariff { publication, reply } => {
+                    let result = self.ledger.publish_tariff(publication, now).map(|effects| {
+                        self.stage(&mut batch, &effects);
+                        effects.entries[0].0
+                    });
+                    answers.push(Box::new(move || {
+                        let _ = reply.send(result.map_err(IngestError::from));
+                    }));
+                }
+                Command::Tick => {}
+            }
+        }
+        if !batch.is_empty() {
+            self.write(batch);
+        }
+        // Only now, with the batch durable, do readers and clients learn of it.
+        for (key_id, key) in new_keys {
+            self.view.add_key(key_id, key);
+        }
+        let (size, root) = (self.frontier.size(), self.frontier.root());
+        self.view.publish(|p| {
+            p.size = size;
+            p.root = root;
+        });
+        for answer in answers {
+            answer();
+        }
+    }
+
+    fn stage(&mut self, batch: &mut Batch, effects: &Effects) {
+        if let Err(e) = self.store.stage(batch, &mut self.frontier, effects) {
+            fail_stop(&format!("staging a write failed: {e}"));
+        }
+    }
+
+    fn write(&self, batch: Batch) {
+        if let Err(e) = self.store.write(batch) {
+            fail_stop(&format!("a durable write failed: {e}"));
+        }
+    }
+
+    /// Signs and persists a checkpoint if one is due (or `force`), then publishes it.
+    fn checkpoint(&mut self, force: bool) {
+        let now = self.clock.now_ms();
+        let size = self.frontier.size();
+        let pending = size - self.checkpoint_size;
+        let due = pending >= self.config.checkpoint_entries
+            || (pending > 0 && now.saturating_sub(self.checkpoint_at_ms) >= self.config.checkpoint_interval_ms);
+        if !(force || due) {
+            return;
+        }
+        let root = self.frontier.root();
+        let note = self.signer.sign(size, &root);
+        let mut batch = Batch::default();
+        self.store.stage_checkpoint(&mut batch, size, &note);
+        // Persist before publishing: a checkpoint nobody saw can be re-signed identically after a
+        // crash, but one that was published must never be contradicted.
+        self.write(batch);
+        self.checkpoint_size = size;
+        self.checkpoint_at_ms = now;
+        let note = Arc::new(note);
+        self.view.publish(|p| {
+            p.checkpoint = Some(note);
+            p.checkpoint_size = size;
+        });
+        tracing::debug!(size, "checkpoint signed");
+    }
+}
+
+/// The store plus what this group has staged but not yet written.
+struct GroupArchive<'a, S> {
+    store: &'a LogStore<S>,
+    readings: HashMap<(KeyId, u64), SignedReading>,
+    sessions: HashSet<SessionId>,
+}
+
+impl<S: KvStore> GroupArchive<'_, S> {
+    fn add(&mut self, effects: &Effects) {
+        for r in &effects.readings {
+            self.readings.insert((r.reading.key_id, r.reading.counter), r.clone());
+            if r.reading.kind == kvitto_core::ReadingKind::Start {
+                self.sessions.insert(r.reading.session);
+            }
+        }
+    }
+}
+
+impl<S: KvStore> ReadingArchive for GroupArchive<'_, S> {
+    fn reading(&self, key_id: &KeyId, counter: u64) -> Option<SignedReading> {
+        self.readings.get(&(*key_id, counter)).cloned().or_else(|| ReadingArchive::reading(self.store, key_id, counter))
+    }
+
+    fn session_exists(&self, session: &SessionId) -> bool {
+        self.sessions.contains(session) || ReadingArchive::session_exists(self.store, session)
+    }
+}
+
+/// Storage failed under the sequencer: the in-memory state may now be ahead of the disk. The only
+/// safe move is to stop; a restart reloads from what is durable.
+fn fail_stop(message: &str) -> ! {
+    tracing::error!("{message}; stopping the node");
+    eprintln!("kvitto: fatal: {message}");
+    std::process::exit(70)
+}

@@ -1,0 +1,80 @@
+use thiserror::Error;
+
+/// The column families. Each holds one kind of record; their key layouts are in `schema.rs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Cf {
+    /// Schema version, log size, latest checkpoint.
+    Meta,
+    /// Log entries by index.
+    Entries,
+    /// Merkle hashes of complete subtrees by (level, index).
+    Nodes,
+    /// Leaf hash to log index, for inclusion proofs by hash.
+    Leaves,
+    /// Signed readings by (charger key id, counter).
+    Readings,
+    /// Charger ingest state by key id.
+    Chargers,
+    /// Session id to the log index of its record (0xFF.. while open).
+    Sessions,
+    /// Every signed checkpoint by tree size.
+    Checkpoints,
+}
+
+impl Cf {
+    pub const ALL: [Cf; 8] =
+        [Cf::Meta, Cf::Entries, Cf::Nodes, Cf::Leaves, Cf::Readings, Cf::Chargers, Cf::Sessions, Cf::Checkpoints];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Cf::Meta => "meta",
+            Cf::Entries => "entries",
+            Cf::Nodes => "nodes",
+            Cf::Leaves => "leaves",
+            Cf::Readings => "readings",
+            Cf::Chargers => "chargers",
+            Cf::Sessions => "sessions",
+            Cf::Checkpoints => "checkpoints",
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("rocksdb: {0}")]
+    Rocks(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("the database has schema version {found}, this build reads {expected}; run a migration")]
+    SchemaVersion { found: u32, expected: u32 },
+}
+
+/// Writes that become durable together or not at all.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub(crate) ops: Vec<(Cf, Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl Batch {
+    pub fn put(&mut self, cf: Cf, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.ops.push((cf, key.into(), Some(value.into())));
+    }
+    pub fn delete(&mut self, cf: Cf, key: impl Into<Vec<u8>>) {
+        self.ops.push((cf, key.into(), None));
+    }
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// The storage boundary. Implementations must make `write` atomic and durable before it returns.
+pub trait KvStore: Send + Sync + 'static {
+    fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    fn multi_get(&self, cf: Cf, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError>;
+    fn write(&self, batch: Batch) -> Result<(), StoreError>;
+    /// Up to `limit` pairs whose key starts with `prefix`, in key order.
+    fn scan_prefix(&self, cf: Cf, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+}

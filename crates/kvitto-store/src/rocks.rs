@@ -1,0 +1,81 @@
+use std::path::Path;
+
+use rocksdb::{ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB};
+
+use crate::kv::{Batch, Cf, KvStore, StoreError};
+
+/// [`KvStore`] on RocksDB. Every batch is written with `sync = true`: it is on disk, WAL
+/// fsync'd, before `write` returns. Callers group many requests into one batch so they share one
+/// fsync (group commit).
+pub struct RocksStore {
+    db: DB,
+}
+
+impl std::fmt::Debug for RocksStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RocksStore").field("path", &self.db.path()).finish()
+    }
+}
+
+fn rocks(e: rocksdb::Error) -> StoreError {
+    StoreError::Rocks(e.into_string())
+}
+
+impl RocksStore {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        // Bounded background work and open files: this runs beside the node on small machines.
+        opts.increase_parallelism(2);
+        opts.set_max_open_files(512);
+        let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), Options::default()));
+        let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(rocks)?;
+        Ok(RocksStore { db })
+    }
+
+    fn handle(&self, cf: Cf) -> Result<&rocksdb::ColumnFamily, StoreError> {
+        self.db.cf_handle(cf.name()).ok_or_else(|| StoreError::Corrupt(format!("column family {} is missing", cf.name())))
+    }
+}
+
+impl KvStore for RocksStore {
+    fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.db.get_cf(self.handle(cf)?, key).map_err(rocks)
+    }
+
+    fn multi_get(&self, cf: Cf, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let handle = self.handle(cf)?;
+        self.db
+            .multi_get_cf(keys.iter().map(|k| (handle, k.as_slice())))
+            .into_iter()
+            .map(|r| r.map_err(rocks))
+            .collect()
+    }
+
+    fn write(&self, batch: Batch) -> Result<(), StoreError> {
+        let mut wb = WriteBatch::default();
+        for (cf, key, value) in &batch.ops {
+            let handle = self.handle(*cf)?;
+            match value {
+                Some(v) => wb.put_cf(handle, key, v),
+                None => wb.delete_cf(handle, key),
+            }
+        }
+        let mut options = WriteOptions::default();
+        options.set_sync(true);
+        self.db.write_opt(wb, &options).map_err(rocks)
+    }
+
+    fn scan_prefix(&self, cf: Cf, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.handle(cf)?, IteratorMode::From(prefix, Direction::Forward)) {
+            let (k, v) = item.map_err(rocks)?;
+            if !k.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,263 @@
+//! The command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use crate::client::Client;
+
+#[derive(Debug, Parser)]
+#[command(name = "kvitto", version, about = "A privacy-preserving ledger and settlement node for EV charging across roaming operators")]
+pub struct Cli {
+    /// Log filter, e.g. `info` or `kvitto_service=debug`.
+    #[arg(long, global = true, env = "KVITTO_LOG", default_value = "info")]
+    pub log: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a node directory: configuration, log key, peer key and admin token (all 0600).
+    Init(InitArgs),
+    /// Run a node: its log on RocksDB, served over HTTP.
+    Node(NodeArgs),
+    /// Simulated chargers.
+    #[command(subcommand)]
+    Charger(ChargerCommand),
+    /// Inspect a node's log.
+    #[command(subcommand)]
+    Log(LogCommand),
+    /// Fetch proofs from a node and check them locally.
+    #[command(subcommand)]
+    Proof(ProofCommand),
+    /// Benchmarks that print figures and ratios.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The node directory to create.
+    #[arg(long, env = "KVITTO_DIR")]
+    pub dir: PathBuf,
+    /// The roaming network's name.
+    #[arg(long, default_value = "kvitto-devnet")]
+    pub network: String,
+    /// The operator's OCPI party id.
+    #[arg(long, default_value = "SE*KVT")]
+    pub operator: String,
+    /// Where the HTTP API will listen.
+    #[arg(long, default_value = "127.0.0.1:7800")]
+    pub http: SocketAddr,
+}
+
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    /// The node directory (made by `kvitto init`).
+    #[arg(long, env = "KVITTO_DIR")]
+    pub dir: PathBuf,
+    /// Override the configured listen address.
+    #[arg(long)]
+    pub http: Option<SocketAddr>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChargerCommand {
+    /// Register N software chargers on a node and push M signed sessions from each.
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The node's HTTP address.
+    #[arg(long, default_value = "http://127.0.0.1:7800")]
+    pub node: String,
+    /// A file holding the node's admin token (needed to register the chargers).
+    #[arg(long)]
+    pub admin_token_file: PathBuf,
+    /// The network the chargers sign for; must match the node's.
+    #[arg(long, default_value = "kvitto-devnet")]
+    pub network: String,
+    #[arg(long, default_value_t = 10)]
+    pub chargers: usize,
+    /// Sessions per charger.
+    #[arg(long, default_value_t = 100)]
+    pub sessions: usize,
+    /// Intermediate readings per session, between start and stop.
+    #[arg(long, default_value_t = 4)]
+    pub intermediate: usize,
+    /// Readings per HTTP request.
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// Tariff id the chargers are registered with.
+    #[arg(long)]
+    pub tariff_id: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Recompute the tree from the stored entries and check every stored checkpoint (fsck).
+    /// The node must be stopped.
+    Verify {
+        #[arg(long, env = "KVITTO_DIR")]
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProofCommand {
+    /// Prove that entry INDEX is in the log at its latest checkpoint.
+    Inclusion {
+        #[arg(long, default_value = "http://127.0.0.1:7800")]
+        node: String,
+        /// The log id (default: the node's own log).
+        #[arg(long)]
+        log: Option<String>,
+        /// Pin the log's verifier key instead of trusting the one the node lists.
+        #[arg(long)]
+        verifier: Option<String>,
+        index: u64,
+    },
+    /// Prove that the log at an earlier size and root is a prefix of its latest checkpoint.
+    Consistency {
+        #[arg(long, default_value = "http://127.0.0.1:7800")]
+        node: String,
+        #[arg(long)]
+        log: Option<String>,
+        #[arg(long)]
+        verifier: Option<String>,
+        /// The earlier tree size.
+        #[arg(long)]
+        first: u64,
+        /// The earlier root, base64.
+        #[arg(long)]
+        first_root: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Durable ingest throughput and latency, against bare Ed25519 verification on the same cores.
+    Ingest {
+        #[arg(long, default_value_t = 64)]
+        chargers: usize,
+        #[arg(long, default_value_t = 50)]
+        sessions: usize,
+        #[arg(long, default_value_t = 8)]
+        intermediate: usize,
+        /// Readings per request.
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Init(args) => {
+            let report = crate::node::init(&args.dir, &args.network, &args.operator, args.http)?;
+            println!("created node in {}", report.dir.display());
+            println!("  log origin:    {}", report.origin);
+            println!("  verifier key:  {}", report.verifier_key);
+            println!("  admin token:   {} (mode 0600)", report.admin_token_file.display());
+            println!("  peer key:      {} (mode 0600)", report.peer_key_file.display());
+            println!("start it with: kvitto node --dir {}", report.dir.display());
+            Ok(())
+        }
+        Command::Node(args) => runtime()?.block_on(async {
+            let shutdown = async {
+                let _ = tokio::signal::ctrl_c().await;
+                tracing::info!("shutting down");
+            };
+            let node = crate::node::start(&args.dir, args.http, shutdown).await?;
+            println!("kvitto node serving {} at http://{}{}/", node.info.origin, node.addr, node.info.prefix);
+            println!("  verifier key: {}", node.info.verifier_key);
+            node.run().await
+        }),
+        Command::Charger(ChargerCommand::Simulate(args)) => runtime()?.block_on(async {
+            let token = crate::keyfile::read_secret(&args.admin_token_file)?;
+            let client = Client::new(&args.node, Some(token.to_string()))?;
+            let options = crate::simulate::SimulateOptions {
+                network: args.network,
+                chargers: args.chargers,
+                sessions_per_charger: args.sessions,
+                intermediate_readings: args.intermediate,
+                batch: args.batch,
+                max_power_w: 22_000,
+                tariff_id: args.tariff_id,
+                show_progress: !args.json,
+            };
+            let report = crate::simulate::run(&client, options).await?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "{} chargers pushed {} readings in {:.1} s ({:.0} readings/s); {} sessions closed; log size {}",
+                    report.chargers, report.readings, report.elapsed_ms as f64 / 1000.0, report.readings_per_second, report.sessions, report.log_size
+                );
+            }
+            Ok(())
+        }),
+        Command::Log(LogCommand::Verify { dir, json }) => {
+            let report = crate::verify::verify(&dir, !json)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("ok   {} entries decode and hash to root {}", report.entries, report.root);
+                println!("ok   every stored node hash matches the recomputed tree");
+                println!("ok   {} stored checkpoints verify and match the tree", report.checkpoints);
+                for (kind, n) in &report.entry_types {
+                    println!("     {n:>8} {kind}");
+                }
+            }
+            Ok(())
+        }
+        Command::Proof(command) => runtime()?.block_on(async {
+            let lines = match command {
+                ProofCommand::Inclusion { node, log, verifier, index } => {
+                    crate::proof::inclusion(&Client::new(&node, None)?, log.as_deref(), verifier.as_deref(), index).await?
+                }
+                ProofCommand::Consistency { node, log, verifier, first, first_root } => {
+                    crate::proof::consistency(&Client::new(&node, None)?, log.as_deref(), verifier.as_deref(), first, &first_root).await?
+                }
+            };
+            for line in lines {
+                println!("{line}");
+            }
+            Ok(())
+        }),
+        Command::Bench(BenchCommand::Ingest { chargers, sessions, intermediate, batch, json }) => runtime()?.block_on(async {
+            let report = crate::bench::ingest(crate::bench::BenchOptions { chargers, sessions_per_charger: sessions, intermediate_readings: intermediate, batch })
+                .await
+                .context("running the ingest benchmark")?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("readings:                 {}", report.readings);
+                println!("cores:                    {}", report.cores);
+                println!("bare verify_strict:       {:.0} readings/s", report.verify_per_second);
+                println!("durable ingest:           {:.0} readings/s (HTTP, {} readings per request)", report.ingest_per_second, batch);
+                println!("ack latency per request:  p50 {:.2} ms, p99 {:.2} ms", report.request_latency_ms_p50, report.request_latency_ms_p99);
+                println!("ratio ingest/verify:      {:.2}", report.ratio);
+            }
+            Ok(())
+        }),
+    }
+}

@@ -1,0 +1,15 @@
+//! The kvitto node: configuration, key files, wiring of store, sequencer and HTTP, and the
+//! command-line tools (simulated chargers, log verification, proofs, benchmarks).
+//!
+//! The wiring lives here rather than in `main.rs` so integration tests can start a node
+//! in-process ([`node::start`]).
+
+pub mod bench;
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod keyfile;
+pub mod node;
+pub mod proof;
+pub mod simulate;
+pub mod verify;
