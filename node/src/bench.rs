@@ -29,7 +29,11 @@ pub struct BenchReport {
 }
 
 /// Verifies every reading with the strict rule on `cores` threads; readings per second.
-fn bare_verify(readings: &[SignedReading], key_of: &(dyn Fn(&SignedReading) -> ed25519_dalek::VerifyingKey + Sync), cores: usize) -> f64 {
+fn bare_verify(
+    readings: &[SignedReading],
+    key_of: &(dyn Fn(&SignedReading) -> ed25519_dalek::VerifyingKey + Sync),
+    cores: usize,
+) -> f64 {
     let started = Instant::now();
     std::thread::scope(|scope| {
         for chunk in readings.chunks(readings.len().div_ceil(cores).max(1)) {
@@ -58,7 +62,8 @@ pub async fn ingest(options: BenchOptions) -> Result<BenchReport> {
     let node_dir = dir.path().join("node");
     let network = "bench";
     crate::node::init(&node_dir, network, "SE*BEN", "127.0.0.1:0".parse()?)?;
-    let token = crate::keyfile::read_secret(&crate::config::NodeDir(node_dir.clone()).admin_token())?;
+    let token =
+        crate::keyfile::read_secret(&crate::config::NodeDir(node_dir.clone()).admin_token())?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let node = crate::node::start(&node_dir, None, async {
         let _ = stopped.await;
@@ -79,14 +84,27 @@ pub async fn ingest(options: BenchOptions) -> Result<BenchReport> {
         show_progress: false,
     };
     let now = kvitto_service::Clock::now_ms(&kvitto_service::SystemClock);
-    let start_ms = now.saturating_sub(simulate::history_span_ms(sim.sessions_per_charger, sim.intermediate_readings) + 60_000);
+    let start_ms = now.saturating_sub(
+        simulate::history_span_ms(sim.sessions_per_charger, sim.intermediate_readings) + 60_000,
+    );
     let mut chargers = simulate::register_chargers(&client, &sim, start_ms).await?;
     // Sign everything before timing anything.
     let per_charger: Vec<Vec<SignedReading>> = chargers
         .iter_mut()
-        .map(|c| simulate::session_readings(c, sim.sessions_per_charger, sim.intermediate_readings, sim.max_power_w, start_ms))
+        .map(|c| {
+            simulate::session_readings(
+                c,
+                sim.sessions_per_charger,
+                sim.intermediate_readings,
+                sim.max_power_w,
+                start_ms,
+            )
+        })
         .collect();
-    let keys: std::collections::HashMap<_, _> = chargers.iter().map(|c| (c.key_id(), c.signing_key().verifying_key())).collect();
+    let keys: std::collections::HashMap<_, _> = chargers
+        .iter()
+        .map(|c| (c.key_id(), c.signing_key().verifying_key()))
+        .collect();
     let all: Vec<SignedReading> = per_charger.iter().flatten().cloned().collect();
     let key_of = |r: &SignedReading| keys[&r.reading.key_id];
     let verify_per_second = bare_verify(&all, &key_of, cores);

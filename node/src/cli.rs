@@ -9,7 +9,11 @@ use clap::{Args, Parser, Subcommand};
 use crate::client::Client;
 
 #[derive(Debug, Parser)]
-#[command(name = "kvitto", version, about = "A privacy-preserving ledger and settlement node for EV charging across roaming operators")]
+#[command(
+    name = "kvitto",
+    version,
+    about = "A privacy-preserving ledger and settlement node for EV charging across roaming operators"
+)]
 pub struct Cli {
     /// Log filter, e.g. `info` or `kvitto_service=debug`.
     #[arg(long, global = true, env = "KVITTO_LOG", default_value = "info")]
@@ -33,9 +37,43 @@ pub enum Command {
     /// Fetch proofs from a node and check them locally.
     #[command(subcommand)]
     Proof(ProofCommand),
+    /// Price, explain and lint OCPI 2.2.1 tariffs offline.
+    #[command(subcommand)]
+    Tariff(TariffCommand),
     /// Benchmarks that print figures and ratios.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TariffCommand {
+    /// Price the charging periods of an OCPI 2.2.1 CDR; prints the OCPI totals as JSON.
+    Price {
+        /// The tariff (OCPI 2.2.1 JSON). Without it, the tariffs embedded in the CDR are used.
+        #[arg(long)]
+        tariff: Option<PathBuf>,
+        /// The CDR (OCPI 2.2.1 JSON).
+        #[arg(long)]
+        cdr: PathBuf,
+        /// The location's IANA time zone (OCPI CDRs do not carry one).
+        #[arg(long, default_value = "UTC")]
+        tz: String,
+    },
+    /// Show the price breakdown of a CDR under a tariff: periods, dimensions, volumes, unit
+    /// prices, step rounding and VAT.
+    Explain {
+        #[arg(long)]
+        tariff: Option<PathBuf>,
+        #[arg(long)]
+        cdr: PathBuf,
+        #[arg(long, default_value = "UTC")]
+        tz: String,
+    },
+    /// Report elements that can never apply, contradictory restrictions and missing fallbacks.
+    Lint {
+        /// The tariff (OCPI 2.2.1 JSON).
+        tariff: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -162,12 +200,17 @@ pub enum BenchCommand {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 pub fn run(cli: Cli) -> Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cli.log)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
@@ -243,6 +286,18 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }),
+        Command::Tariff(command) => {
+            let out = match command {
+                TariffCommand::Price { tariff, cdr, tz } => crate::tariff_cmd::price(tariff.as_deref(), &cdr, &tz)?,
+                TariffCommand::Explain { tariff, cdr, tz } => crate::tariff_cmd::explain(tariff.as_deref(), &cdr, &tz)?,
+                TariffCommand::Lint { tariff } => crate::tariff_cmd::lint_file(&tariff)?,
+            };
+            print!("{out}");
+            if !out.ends_with('\n') {
+                println!();
+            }
+            Ok(())
+        }
         Command::Bench(BenchCommand::Ingest { chargers, sessions, intermediate, batch, json }) => runtime()?.block_on(async {
             let report = crate::bench::ingest(crate::bench::BenchOptions { chargers, sessions_per_charger: sessions, intermediate_readings: intermediate, batch })
                 .await

@@ -23,7 +23,13 @@ pub struct Refused {
 
 impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 
@@ -35,7 +41,11 @@ impl Client {
             .pool_max_idle_per_host(256)
             .timeout(std::time::Duration::from_secs(60))
             .build()?;
-        Ok(Client { base: base.trim_end_matches('/').to_string(), http, admin_token })
+        Ok(Client {
+            base: base.trim_end_matches('/').to_string(),
+            http,
+            admin_token,
+        })
     }
 
     pub fn base(&self) -> &str {
@@ -47,20 +57,46 @@ impl Client {
         let bytes = response.bytes().await?;
         if !status.is_success() {
             let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-            let code = value["error"]["code"].as_str().unwrap_or("unknown").to_string();
-            let message = value["error"]["message"].as_str().map(str::to_string).unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
-            return Err(Refused { status, code, message }.into());
+            let code = value["error"]["code"]
+                .as_str()
+                .unwrap_or("unknown")
+                .to_string();
+            let message = value["error"]["message"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+            return Err(Refused {
+                status,
+                code,
+                message,
+            }
+            .into());
         }
-        serde_json::from_slice(&bytes).with_context(|| format!("decoding the node's answer: {}", String::from_utf8_lossy(&bytes)))
+        serde_json::from_slice(&bytes).with_context(|| {
+            format!(
+                "decoding the node's answer: {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        })
     }
 
     pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        let response = self.http.get(format!("{}{path}", self.base)).send().await.with_context(|| format!("GET {}{path}", self.base))?;
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .with_context(|| format!("GET {}{path}", self.base))?;
         Self::decode(response).await
     }
 
     pub async fn get_bytes(&self, path: &str) -> Result<Vec<u8>> {
-        let response = self.http.get(format!("{}{path}", self.base)).send().await.with_context(|| format!("GET {}{path}", self.base))?;
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .with_context(|| format!("GET {}{path}", self.base))?;
         let status = response.status();
         let bytes = response.bytes().await?.to_vec();
         if !status.is_success() {
@@ -74,7 +110,10 @@ impl Client {
         if let Some(token) = &self.admin_token {
             request = request.bearer_auth(token);
         }
-        let response = request.send().await.with_context(|| format!("POST {}{path}", self.base))?;
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("POST {}{path}", self.base))?;
         Self::decode(response).await
     }
 

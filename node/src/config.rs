@@ -26,6 +26,13 @@ pub struct NodeConfig {
     /// How far ahead of the node's clock a reading may be.
     #[serde(default = "default_future_skew_ms_max")]
     pub future_skew_ms_max: u64,
+    /// IANA time zone of the operator's locations, for tariff time-of-day restrictions.
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+}
+
+fn default_time_zone() -> String {
+    "Europe/Stockholm".into()
 }
 
 fn default_checkpoint_interval_ms() -> u64 {
@@ -47,23 +54,45 @@ impl NodeConfig {
             checkpoint_interval_ms: default_checkpoint_interval_ms(),
             checkpoint_entries: default_checkpoint_entries(),
             future_skew_ms_max: default_future_skew_ms_max(),
+            time_zone: default_time_zone(),
         };
         config.validate()?;
         Ok(config)
     }
 
     fn validate(&self) -> Result<()> {
-        let ok = |s: &str| !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || "*-_.".contains(c));
+        let ok = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "*-_.".contains(c))
+        };
         if !ok(&self.network) {
-            bail!("network {:?}: use 1 to 64 letters, digits, '-', '_' or '.'", self.network);
+            bail!(
+                "network {:?}: use 1 to 64 letters, digits, '*', '-', '_' or '.'",
+                self.network
+            );
         }
         if !ok(&self.operator) {
-            bail!("operator {:?}: use the OCPI party id, e.g. SE*KVT", self.operator);
+            bail!(
+                "operator {:?}: use the OCPI party id, e.g. SE*KVT",
+                self.operator
+            );
         }
+        self.tz()?;
         if self.checkpoint_interval_ms == 0 || self.checkpoint_entries == 0 {
             bail!("checkpoint_interval_ms and checkpoint_entries must be positive");
         }
         Ok(())
+    }
+
+    pub fn tz(&self) -> Result<chrono_tz::Tz> {
+        self.time_zone.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "time_zone {:?} is not an IANA time zone name",
+                self.time_zone
+            )
+        })
     }
 
     /// The log's URL path segment: the operator id with `*` as `-`, lower case.
@@ -78,16 +107,22 @@ impl NodeConfig {
 
     pub fn load(dir: &Path) -> Result<Self> {
         let path = dir.join(CONFIG_FILE);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {} (create a node with `kvitto init`)", path.display()))?;
-        let config: NodeConfig = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "reading {} (create a node with `kvitto init`)",
+                path.display()
+            )
+        })?;
+        let config: NodeConfig =
+            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
         config.validate()?;
         Ok(config)
     }
 
     pub fn save(&self, dir: &Path) -> Result<()> {
         let path = dir.join(CONFIG_FILE);
-        std::fs::write(&path, toml::to_string_pretty(self)?).with_context(|| format!("writing {}", path.display()))
+        std::fs::write(&path, toml::to_string_pretty(self)?)
+            .with_context(|| format!("writing {}", path.display()))
     }
 }
 

@@ -18,7 +18,12 @@ pub fn write_secret(path: &Path, contents: &str) -> Result<()> {
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .with_context(|| format!("creating key file {} (it must not exist yet)", path.display()))?;
+        .with_context(|| {
+            format!(
+                "creating key file {} (it must not exist yet)",
+                path.display()
+            )
+        })?;
     file.write_all(contents.as_bytes())?;
     file.write_all(b"\n")?;
     file.sync_all()?;
@@ -27,12 +32,19 @@ pub fn write_secret(path: &Path, contents: &str) -> Result<()> {
 
 /// Reads a secret file, refusing it if its mode lets anyone but the owner read it.
 pub fn read_secret(path: &Path) -> Result<Zeroizing<String>> {
-    let meta = fs::metadata(path).with_context(|| format!("reading key file {}", path.display()))?;
+    let meta =
+        fs::metadata(path).with_context(|| format!("reading key file {}", path.display()))?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
-        bail!("key file {} has mode {mode:o}; it must be 0600 (run: chmod 600 {})", path.display(), path.display());
+        bail!(
+            "key file {} has mode {mode:o}; it must be 0600 (run: chmod 600 {})",
+            path.display(),
+            path.display()
+        );
     }
-    let text = Zeroizing::new(fs::read_to_string(path).with_context(|| format!("reading key file {}", path.display()))?);
+    let text = Zeroizing::new(
+        fs::read_to_string(path).with_context(|| format!("reading key file {}", path.display()))?,
+    );
     Ok(Zeroizing::new(text.trim().to_string()))
 }
 
@@ -59,9 +71,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k");
         write_secret(&path, "abc").unwrap();
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(read_secret(&path).unwrap().as_str(), "abc");
-        assert!(write_secret(&path, "again").is_err(), "never overwrites a key");
+        assert!(
+            write_secret(&path, "again").is_err(),
+            "never overwrites a key"
+        );
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
         assert!(read_secret(&path).unwrap_err().to_string().contains("0600"));
     }

@@ -12,4 +12,5 @@ pub mod keyfile;
 pub mod node;
 pub mod proof;
 pub mod simulate;
+pub mod tariff_cmd;
 pub mod verify;

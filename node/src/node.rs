@@ -34,7 +34,9 @@ impl CheckpointSigner for NoteSigner {
     fn sign(&self, size: u64, root: &Hash) -> Vec<u8> {
         // The origin was validated when the key was loaded, and the root comes from our own tree,
         // so building and signing the checkpoint cannot fail.
-        match Checkpoint::new(self.origin.clone(), size, *root, Vec::new()).and_then(|c| Ok(c.sign(&self.signer)?)) {
+        match Checkpoint::new(self.origin.clone(), size, *root, Vec::new())
+            .and_then(|c| Ok(c.sign(&self.signer)?))
+        {
             Ok(note) => note.to_string().into_bytes(),
             Err(e) => {
                 tracing::error!("cannot sign checkpoint: {e}");
@@ -47,7 +49,8 @@ impl CheckpointSigner for NoteSigner {
 /// Loads the log's signing key from the node directory.
 pub fn load_log_signer(dir: &NodeDir) -> Result<Ed25519Signer> {
     let text = keyfile::read_secret(&dir.log_key())?;
-    Ed25519Signer::parse(&text).map_err(|e| anyhow::anyhow!("log key {}: {e}", dir.log_key().display()))
+    Ed25519Signer::parse(&text)
+        .map_err(|e| anyhow::anyhow!("log key {}: {e}", dir.log_key().display()))
 }
 
 /// Everything `kvitto node` runs, bound and ready.
@@ -66,7 +69,11 @@ impl Node {
 }
 
 /// Opens the node in `dir` and binds its listener. `shutdown` ends it gracefully.
-pub async fn start(dir: &Path, listen: Option<SocketAddr>, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<Node> {
+pub async fn start(
+    dir: &Path,
+    listen: Option<SocketAddr>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Node> {
     let config = NodeConfig::load(dir)?;
     let dir = NodeDir(dir.to_path_buf());
     let signer = load_log_signer(&dir)?;
@@ -75,15 +82,24 @@ pub async fn start(dir: &Path, listen: Option<SocketAddr>, shutdown: impl Future
         .map_err(|e| anyhow::anyhow!("{}: {e}", dir.admin_token().display()))?;
     let origin = config.origin();
     if signer.name() != origin {
-        anyhow::bail!("the log key is named {:?} but the configuration's origin is {origin:?}", signer.name());
+        anyhow::bail!(
+            "the log key is named {:?} but the configuration's origin is {origin:?}",
+            signer.name()
+        );
     }
     let kv = RocksStore::open(&dir.db()).with_context(|| {
-        format!("opening the database in {} (is another kvitto process using it?)", dir.db().display())
+        format!(
+            "opening the database in {} (is another kvitto process using it?)",
+            dir.db().display()
+        )
     })?;
     let store = Arc::new(LogStore::open(kv)?);
     let network = NetworkId::of_name(&config.network);
     let sequencer_config = SequencerConfig {
-        ingest: IngestConfig { future_skew_ms_max: config.future_skew_ms_max, ..IngestConfig::default() },
+        ingest: IngestConfig {
+            future_skew_ms_max: config.future_skew_ms_max,
+            ..IngestConfig::default()
+        },
         checkpoint_interval_ms: config.checkpoint_interval_ms,
         checkpoint_entries: config.checkpoint_entries,
     };
@@ -91,7 +107,10 @@ pub async fn start(dir: &Path, listen: Option<SocketAddr>, shutdown: impl Future
     let (sequencer, view, sequencer_thread) = kvitto_service::Sequencer::start(
         store.clone(),
         network,
-        Arc::new(NoteSigner { origin: origin.clone(), signer }),
+        Arc::new(NoteSigner {
+            origin: origin.clone(),
+            signer,
+        }),
         Arc::new(SystemClock),
         sequencer_config,
         move |note| {
@@ -113,7 +132,7 @@ pub async fn start(dir: &Path, listen: Option<SocketAddr>, shutdown: impl Future
         admin,
         log: info.clone(),
         network,
-        tariff_validator: Arc::new(|_json: &str| Ok(())),
+        time_zone: config.tz()?,
     };
     let listener = TcpListener::bind(listen.unwrap_or(config.http_listen))
         .await
@@ -132,7 +151,9 @@ pub async fn start(dir: &Path, listen: Option<SocketAddr>, shutdown: impl Future
     drop(sequencer);
     let router = kvitto_http::router(state);
     let serve = async move {
-        axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
         tick_task.abort();
         let _ = tick_task.await;
         // All handles are gone now; the sequencer finishes its queue and stops.
@@ -142,7 +163,11 @@ pub async fn start(dir: &Path, listen: Option<SocketAddr>, shutdown: impl Future
         Ok(())
     };
     tracing::info!(%addr, log = %info.origin, "node started");
-    Ok(Node { addr, info, serve: Box::pin(serve) })
+    Ok(Node {
+        addr,
+        info,
+        serve: Box::pin(serve),
+    })
 }
 
 /// The verifier of a node's log, from its directory.
@@ -162,9 +187,17 @@ pub struct InitReport {
 
 /// Creates a node directory: configuration, the log's note key, the libp2p identity key and the
 /// admin token, each key in its own file with mode 0600. Refuses to touch an existing node.
-pub fn init(dir: &Path, network: &str, operator: &str, http_listen: SocketAddr) -> Result<InitReport> {
+pub fn init(
+    dir: &Path,
+    network: &str,
+    operator: &str,
+    http_listen: SocketAddr,
+) -> Result<InitReport> {
     if dir.join(crate::config::CONFIG_FILE).exists() {
-        anyhow::bail!("{} already holds a node; refusing to overwrite its keys", dir.display());
+        anyhow::bail!(
+            "{} already holds a node; refusing to overwrite its keys",
+            dir.display()
+        );
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let config = NodeConfig::new(network, operator, http_listen)?;

@@ -45,7 +45,13 @@ const READING_INTERVAL_MS: u64 = 5 * 60 * 1000;
 
 /// Signed readings of `sessions` consecutive sessions on one charger, in order, ending before
 /// `now_ms`. Energy per interval stays below the charger's maximum power.
-pub fn session_readings(charger: &mut SoftCharger, sessions: usize, intermediate: usize, max_power_w: u32, start_ms: u64) -> Vec<SignedReading> {
+pub fn session_readings(
+    charger: &mut SoftCharger,
+    sessions: usize,
+    intermediate: usize,
+    max_power_w: u32,
+    start_ms: u64,
+) -> Vec<SignedReading> {
     let mut rng = rand::thread_rng();
     let max_wh = u64::from(max_power_w) * READING_INTERVAL_MS / 3_600_000;
     let mut t = start_ms;
@@ -69,7 +75,11 @@ pub fn history_span_ms(sessions: usize, intermediate: usize) -> u64 {
 }
 
 /// Generates charger keys, registers them (admin token needed) and returns the chargers.
-pub async fn register_chargers(client: &Client, options: &SimulateOptions, valid_from_ms: u64) -> Result<Vec<SoftCharger>> {
+pub async fn register_chargers(
+    client: &Client,
+    options: &SimulateOptions,
+    valid_from_ms: u64,
+) -> Result<Vec<SoftCharger>> {
     let network = NetworkId::of_name(&options.network);
     let mut chargers = Vec::with_capacity(options.chargers);
     let suffix: u32 = rand::thread_rng().gen_range(0..1_000_000);
@@ -83,7 +93,10 @@ pub async fn register_chargers(client: &Client, options: &SimulateOptions, valid
             "valid_from_ms": valid_from_ms,
             "tariff_id": options.tariff_id,
         });
-        let _: serde_json::Value = client.admin_post("/v1/admin/chargers", &body).await.context("registering a simulated charger")?;
+        let _: serde_json::Value = client
+            .admin_post("/v1/admin/chargers", &body)
+            .await
+            .context("registering a simulated charger")?;
         chargers.push(charger);
     }
     Ok(chargers)
@@ -119,7 +132,13 @@ pub async fn run(client: &Client, options: SimulateOptions) -> Result<SimulateRe
         let sessions = sessions.clone();
         let log_size = log_size.clone();
         tasks.spawn(async move {
-            let readings = session_readings(&mut charger, options.sessions_per_charger, options.intermediate_readings, options.max_power_w, start_ms);
+            let readings = session_readings(
+                &mut charger,
+                options.sessions_per_charger,
+                options.intermediate_readings,
+                options.max_power_w,
+                start_ms,
+            );
             for batch in readings.chunks(options.batch.max(1)) {
                 let receipt = client.post_readings(batch).await?;
                 let closed = receipt["closed_sessions"].as_array().map_or(0, Vec::len) as u64;
@@ -147,5 +166,8 @@ pub async fn run(client: &Client, options: SimulateOptions) -> Result<SimulateRe
 
 /// A deterministic charger key for tests and benches that need reproducible keys.
 pub fn test_charger(seed: u8, network: &str) -> SoftCharger {
-    SoftCharger::new(SigningKey::from_bytes(&[seed; 32]), NetworkId::of_name(network))
+    SoftCharger::new(
+        SigningKey::from_bytes(&[seed; 32]),
+        NetworkId::of_name(network),
+    )
 }

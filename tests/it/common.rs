@@ -1,6 +1,6 @@
 //! Starting and stopping real `kvitto node` processes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,11 @@ pub fn kvitto() -> Command {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A node directory made by `kvitto init`, and the running node process if any.
@@ -33,12 +37,35 @@ impl TestNode {
         let dir = temp.path().join("node");
         let port = free_port();
         let out = kvitto()
-            .args(["init", "--dir", dir.to_str().unwrap(), "--network", NETWORK, "--operator", "SE*TST", "--http", &format!("127.0.0.1:{port}")])
+            .args([
+                "init",
+                "--dir",
+                dir.to_str().unwrap(),
+                "--network",
+                NETWORK,
+                "--operator",
+                "SE*TST",
+                "--http",
+                &format!("127.0.0.1:{port}"),
+            ])
             .output()
             .unwrap();
-        assert!(out.status.success(), "init: {}", String::from_utf8_lossy(&out.stderr));
-        let token = std::fs::read_to_string(dir.join("keys/admin.token")).unwrap().trim().to_string();
-        TestNode { dir, port, token, child: None, _temp: temp }
+        assert!(
+            out.status.success(),
+            "init: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let token = std::fs::read_to_string(dir.join("keys/admin.token"))
+            .unwrap()
+            .trim()
+            .to_string();
+        TestNode {
+            dir,
+            port,
+            token,
+            child: None,
+            _temp: temp,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -81,8 +108,21 @@ impl TestNode {
     }
 
     pub fn verify_log(&self) -> Value {
-        let out = kvitto().args(["log", "verify", "--json", "--dir", self.dir.to_str().unwrap()]).output().unwrap();
-        assert!(out.status.success(), "log verify failed: {}", String::from_utf8_lossy(&out.stderr));
+        let out = kvitto()
+            .args([
+                "log",
+                "verify",
+                "--json",
+                "--dir",
+                self.dir.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "log verify failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     }
 }
@@ -95,7 +135,10 @@ impl Drop for TestNode {
 
 /// Sends a signal with the system's `kill`, so the tests need no unsafe code.
 fn signal(pid: u32, name: &str) {
-    let status = Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .unwrap();
     assert!(status.success(), "kill -{name} {pid}");
 }
 
@@ -108,24 +151,49 @@ fn send_sigint(pid: u32) {
 }
 
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
 }
 
 pub fn new_charger() -> SoftCharger {
-    SoftCharger::new(kvitto_core::keys::generate_signing_key(), NetworkId::of_name(NETWORK))
+    SoftCharger::new(
+        kvitto_core::keys::generate_signing_key(),
+        NetworkId::of_name(NETWORK),
+    )
 }
 
-pub async fn register(client: &reqwest::Client, node: &TestNode, charger: &SoftCharger, valid_from_ms: u64) {
+pub async fn register(
+    client: &reqwest::Client,
+    node: &TestNode,
+    charger: &SoftCharger,
+    valid_from_ms: u64,
+) {
     let body = json!({
         "public_key": hex::encode(charger.public_key()),
         "evse_id": "SE*TST*E1", "meter_serial": "M-1", "max_power_w": 22000, "valid_from_ms": valid_from_ms,
     });
-    let response = client.post(format!("{}/v1/admin/chargers", node.url())).bearer_auth(&node.token).json(&body).send().await.unwrap();
-    assert!(response.status().is_success(), "{}", response.text().await.unwrap());
+    let response = client
+        .post(format!("{}/v1/admin/chargers", node.url()))
+        .bearer_auth(&node.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{}",
+        response.text().await.unwrap()
+    );
 }
 
 /// Posts readings; returns the status and the JSON answer.
-pub async fn post(client: &reqwest::Client, node: &TestNode, readings: &[kvitto_core::SignedReading]) -> reqwest::Result<(u16, Value)> {
+pub async fn post(
+    client: &reqwest::Client,
+    node: &TestNode,
+    readings: &[kvitto_core::SignedReading],
+) -> reqwest::Result<(u16, Value)> {
     let body: Vec<u8> = readings.iter().flat_map(|r| r.encode()).collect();
     let response = client
         .post(format!("{}/v1/readings", node.url()))
@@ -138,15 +206,19 @@ pub async fn post(client: &reqwest::Client, node: &TestNode, readings: &[kvitto_
     Ok((status, value))
 }
 
-pub async fn get(client: &reqwest::Client, node: &TestNode, path: &str, admin: bool) -> (u16, Value) {
+pub async fn get(
+    client: &reqwest::Client,
+    node: &TestNode,
+    path: &str,
+    admin: bool,
+) -> (u16, Value) {
     let mut request = client.get(format!("{}{path}", node.url()));
     if admin {
         request = request.bearer_auth(&node.token);
     }
     let response = request.send().await.unwrap();
-    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
-}
-
-pub fn path_str(p: &Path) -> &str {
-    p.to_str().unwrap()
+    (
+        response.status().as_u16(),
+        response.json().await.unwrap_or(Value::Null),
+    )
 }

@@ -20,18 +20,28 @@ struct Sender {
 async fn acknowledged_readings_survive_sigkill() {
     let mut node = TestNode::init();
     node.start();
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
-    let t0 = now_ms() - 24 * 3_600_000;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let t0 = now_ms() - kvitto_node::simulate::history_span_ms(60, 3) - 60_000;
     let mut senders = Vec::new();
     for _ in 0..4 {
         let mut charger = new_charger();
         register(&client, &node, &charger, t0).await;
         let readings = kvitto_node::simulate::session_readings(&mut charger, 60, 3, 22_000, t0);
         let key_id = charger.key_id();
-        senders.push((key_id, Sender { readings, next: 0, acked_counter: 0 }));
+        senders.push((
+            key_id,
+            Sender {
+                readings,
+                next: 0,
+                acked_counter: 0,
+            },
+        ));
     }
     let mut rng = rand::thread_rng();
-    let rounds = 8;
+    let rounds = 20;
     for round in 0..rounds {
         let run_for = Duration::from_millis(rng.gen_range(50..400));
         let deadline = tokio::time::Instant::now() + run_for;
@@ -41,14 +51,22 @@ async fn acknowledged_readings_survive_sigkill() {
             let client = client.clone();
             let url = node.url();
             tasks.push(tokio::spawn(async move {
-                while sender.next < sender.readings.len() && tokio::time::Instant::now() < deadline {
+                while sender.next < sender.readings.len() && tokio::time::Instant::now() < deadline
+                {
                     let batch_end = (sender.next + 3).min(sender.readings.len());
                     let batch = &sender.readings[sender.next..batch_end];
                     let body: Vec<u8> = batch.iter().flat_map(|r| r.encode()).collect();
-                    let sent = client.post(format!("{url}/v1/readings")).header("content-type", "application/octet-stream").body(body).send().await;
+                    let sent = client
+                        .post(format!("{url}/v1/readings"))
+                        .header("content-type", "application/octet-stream")
+                        .body(body)
+                        .send()
+                        .await;
                     let Ok(response) = sent else { break };
                     let status = response.status().as_u16();
-                    let Ok(value) = response.json::<serde_json::Value>().await else { break };
+                    let Ok(value) = response.json::<serde_json::Value>().await else {
+                        break;
+                    };
                     match status {
                         200 => {}
                         // Stored before the crash but never acknowledged: the replay tells the
@@ -80,7 +98,8 @@ async fn acknowledged_readings_survive_sigkill() {
         node.start();
         // Every acknowledged reading is there.
         for (key_id, sender) in &senders {
-            let (status, charger) = get(&client, &node, &format!("/v1/chargers/{key_id}"), true).await;
+            let (status, charger) =
+                get(&client, &node, &format!("/v1/chargers/{key_id}"), true).await;
             assert_eq!(status, 200, "{charger}");
             let stored = charger["last"]["counter"].as_u64().unwrap_or(0);
             assert!(stored >= sender.acked_counter, "round {round}: charger {key_id} acknowledged counter {} but only {stored} survived", sender.acked_counter);

@@ -15,17 +15,26 @@ async fn bad_readings_are_rejected_and_store_nothing() {
     let mut charger = new_charger();
     register(&client, &node, &charger, t0).await;
     let start = charger.start(t0 + 1_000);
-    let (status, _) = post(&client, &node, std::slice::from_ref(&start)).await.unwrap();
+    let (status, _) = post(&client, &node, std::slice::from_ref(&start))
+        .await
+        .unwrap();
     assert_eq!(status, 200);
-    let size_before = get(&client, &node, "/v1/status", false).await.1["size"].as_u64().unwrap();
+    let size_before = get(&client, &node, "/v1/status", false).await.1["size"]
+        .as_u64()
+        .unwrap();
 
-    let forged = charger.peek(ReadingKind::Intermediate, t0 + 60_000, 100).sign(&SigningKey::from_bytes(&[0x42; 32]));
+    let forged = charger
+        .peek(ReadingKind::Intermediate, t0 + 60_000, 100)
+        .sign(&SigningKey::from_bytes(&[0x42; 32]));
     let mut skipped = charger.clone();
     let _lost = skipped.meter(t0 + 60_000, 100);
     let reordered = skipped.meter(t0 + 120_000, 100);
     let mut truncated = start.encode();
     truncated.pop();
-    let mut bad_kind = charger.peek(ReadingKind::Intermediate, t0 + 60_000, 0).encode();
+    let mut bad_kind = charger
+        .peek(ReadingKind::Intermediate, t0 + 60_000, 0)
+        .encode()
+        .to_vec();
     bad_kind[57] = 9;
 
     let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
@@ -33,7 +42,16 @@ async fn bad_readings_are_rejected_and_store_nothing() {
         ("replayed", start.encode(), 409, "replayed_reading"),
         ("reordered", reordered.encode(), 422, "counter_gap"),
         ("truncated", truncated, 400, "malformed_reading"),
-        ("unknown kind", { let mut b = bad_kind; b.extend_from_slice(&[0; 64]); b }, 400, "malformed_reading"),
+        (
+            "unknown kind",
+            {
+                let mut b = bad_kind;
+                b.extend_from_slice(&[0; 64]);
+                b
+            },
+            400,
+            "malformed_reading",
+        ),
     ];
     for (name, body, want_status, want_code) in cases {
         let response = client
@@ -45,14 +63,34 @@ async fn bad_readings_are_rejected_and_store_nothing() {
             .unwrap();
         let status = response.status().as_u16();
         let value: serde_json::Value = response.json().await.unwrap();
-        assert_eq!((status, value["error"]["code"].as_str().unwrap()), (want_status, want_code), "{name}: {value}");
+        assert_eq!(
+            (status, value["error"]["code"].as_str().unwrap()),
+            (want_status, want_code),
+            "{name}: {value}"
+        );
         let message = value["error"]["message"].as_str().unwrap();
-        assert!(message.len() > 10 && !message.ends_with('.'), "{name}: the message should be a clear sentence: {message:?}");
+        assert!(
+            message.len() > 10 && !message.ends_with('.'),
+            "{name}: the message should be a clear sentence: {message:?}"
+        );
     }
     let (_, status) = get(&client, &node, "/v1/status", false).await;
-    assert_eq!(status["size"].as_u64().unwrap(), size_before, "no rejected reading reached the log");
-    let (_, state) = get(&client, &node, &format!("/v1/chargers/{}", charger.key_id()), true).await;
-    assert_eq!(state["last"]["counter"], 1, "no rejected reading reached the charger state");
+    assert_eq!(
+        status["size"].as_u64().unwrap(),
+        size_before,
+        "no rejected reading reached the log"
+    );
+    let (_, state) = get(
+        &client,
+        &node,
+        &format!("/v1/chargers/{}", charger.key_id()),
+        true,
+    )
+    .await;
+    assert_eq!(
+        state["last"]["counter"], 1,
+        "no rejected reading reached the charger state"
+    );
     // The genuine next reading is still accepted: rejections changed nothing.
     let next = charger.stop(t0 + 60_000, 100);
     let (status, value) = post(&client, &node, &[next]).await.unwrap();

@@ -4,3 +4,4 @@ mod common;
 mod crash;
 mod ingest;
 mod plain_http_client;
+mod pricing;

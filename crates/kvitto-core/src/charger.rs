@@ -21,7 +21,14 @@ pub struct SoftCharger {
 
 impl SoftCharger {
     pub fn new(key: SigningKey, network: NetworkId) -> Self {
-        SoftCharger { key, network, counter: 0, prev_hash: [0; 32], register_wh: 0, session: None }
+        SoftCharger {
+            key,
+            network,
+            counter: 0,
+            prev_hash: [0; 32],
+            register_wh: 0,
+            session: None,
+        }
     }
 
     pub fn key_id(&self) -> KeyId {

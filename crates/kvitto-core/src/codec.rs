@@ -19,7 +19,10 @@ pub enum DecodeError {
 
 impl DecodeError {
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
-        DecodeError::Invalid { field, reason: reason.into() }
+        DecodeError::Invalid {
+            field,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -61,7 +64,8 @@ impl Writer {
     pub fn text(&mut self, v: &str) -> &mut Self {
         let len = u16::try_from(v.len()).unwrap_or(u16::MAX);
         self.u16(len);
-        self.buf.extend_from_slice(&v.as_bytes()[..usize::from(len)]);
+        self.buf
+            .extend_from_slice(&v.as_bytes()[..usize::from(len)]);
         self
     }
     /// A blob with a u32 length prefix. Callers bound the length before encoding.
@@ -89,7 +93,10 @@ impl<'a> Reader<'a> {
 
     pub fn take(&mut self, field: &'static str, n: usize) -> Result<&'a [u8], DecodeError> {
         if self.rest.len() < n {
-            return Err(DecodeError::Truncated { field, needed: n - self.rest.len() });
+            return Err(DecodeError::Truncated {
+                field,
+                needed: n - self.rest.len(),
+            });
         }
         let (head, tail) = self.rest.split_at(n);
         self.rest = tail;
@@ -120,7 +127,10 @@ impl<'a> Reader<'a> {
     pub fn text(&mut self, field: &'static str, max: usize) -> Result<String, DecodeError> {
         let len = usize::from(self.u16(field)?);
         if len > max {
-            return Err(DecodeError::invalid(field, format!("{len} bytes, at most {max} allowed")));
+            return Err(DecodeError::invalid(
+                field,
+                format!("{len} bytes, at most {max} allowed"),
+            ));
         }
         let bytes = self.take(field, len)?;
         String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::invalid(field, "not UTF-8"))
@@ -129,7 +139,10 @@ impl<'a> Reader<'a> {
     pub fn blob(&mut self, field: &'static str, max: usize) -> Result<Vec<u8>, DecodeError> {
         let len = self.u32(field)? as usize;
         if len > max {
-            return Err(DecodeError::invalid(field, format!("{len} bytes, at most {max} allowed")));
+            return Err(DecodeError::invalid(
+                field,
+                format!("{len} bytes, at most {max} allowed"),
+            ));
         }
         Ok(self.take(field, len)?.to_vec())
     }
@@ -138,7 +151,10 @@ impl<'a> Reader<'a> {
         match self.u8(field)? {
             0 => Ok(false),
             1 => Ok(true),
-            other => Err(DecodeError::invalid(field, format!("option tag {other}, expected 0 or 1"))),
+            other => Err(DecodeError::invalid(
+                field,
+                format!("option tag {other}, expected 0 or 1"),
+            )),
         }
     }
     /// Ends decoding; any remaining byte is an error.
@@ -179,6 +195,9 @@ mod tests {
         w.text("abcdef");
         let bytes = w.finish();
         let err = Reader::new(&bytes).text("evse_id", 3).unwrap_err();
-        assert_eq!(err, DecodeError::invalid("evse_id", "6 bytes, at most 3 allowed"));
+        assert_eq!(
+            err,
+            DecodeError::invalid("evse_id", "6 bytes, at most 3 allowed")
+        );
     }
 }

@@ -58,6 +58,9 @@ mod tests {
 
     #[test]
     fn digests_differ_by_context() {
-        assert_ne!(digest(HASH_READING, &[b"x"]), digest(HASH_SESSION_READINGS, &[b"x"]));
+        assert_ne!(
+            digest(HASH_READING, &[b"x"]),
+            digest(HASH_SESSION_READINGS, &[b"x"])
+        );
     }
 }

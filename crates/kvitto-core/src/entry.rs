@@ -199,7 +199,11 @@ impl Entry {
         let mut r = Reader::new(bytes);
         let version = r.u8("entry version")?;
         if version != ENTRY_VERSION {
-            return Err(DecodeError::invalid("entry version", format!("{version} is not {ENTRY_VERSION}")).into());
+            return Err(DecodeError::invalid(
+                "entry version",
+                format!("{version} is not {ENTRY_VERSION}"),
+            )
+            .into());
         }
         let entry = match r.u8("entry type")? {
             TYPE_CHARGER_REGISTERED => Entry::ChargerRegistered(ChargerRegistration {
@@ -237,7 +241,11 @@ impl Entry {
                 for _ in 0..count {
                     let tag = r.u16("extension tag")?;
                     if last_tag.is_some_and(|last| tag <= last) {
-                        return Err(DecodeError::invalid("extension tag", "tags must strictly increase").into());
+                        return Err(DecodeError::invalid(
+                            "extension tag",
+                            "tags must strictly increase",
+                        )
+                        .into());
                     }
                     last_tag = Some(tag);
                     let value = r.blob("extension value", limits::ENTRY_LEN_MAX)?;
@@ -267,14 +275,23 @@ impl Entry {
                 let json = r.blob("tariff_json", limits::TARIFF_JSON_LEN_MAX)?;
                 let tariff_json = String::from_utf8(json)
                     .map_err(|_| DecodeError::invalid("tariff_json", "not UTF-8"))?;
-                Entry::TariffPublished(TariffPublication { tariff_id, counterparty, valid_from_ms, tariff_json })
+                Entry::TariffPublished(TariffPublication {
+                    tariff_id,
+                    counterparty,
+                    valid_from_ms,
+                    tariff_json,
+                })
             }
             TYPE_CHARGER_KEY_CLONED => {
                 let first = SignedReading::decode(&r.blob("first reading", SIGNED_LEN)?)?;
                 let second = SignedReading::decode(&r.blob("second reading", SIGNED_LEN)?)?;
                 Entry::ChargerKeyCloned(CloneEvidence { first, second })
             }
-            other => return Err(DecodeError::invalid("entry type", format!("unknown type {other}")).into()),
+            other => {
+                return Err(
+                    DecodeError::invalid("entry type", format!("unknown type {other}")).into(),
+                )
+            }
         };
         r.finish()?;
         Ok(entry)
@@ -292,8 +309,8 @@ mod hex_32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reading::{ReadingKind, UnsignedReading};
     use crate::keys::NetworkId;
+    use crate::reading::{ReadingKind, UnsignedReading};
     use ed25519_dalek::SigningKey;
 
     fn examples() -> Vec<Entry> {
@@ -320,7 +337,11 @@ mod tests {
                 valid_from_ms: 1,
                 tariff_id: Some("T1".into()),
             }),
-            Entry::ChargerRevoked(ChargerRevocation { key_id: KeyId([4; 16]), revoked_from_ms: 9, reason: "stolen".into() }),
+            Entry::ChargerRevoked(ChargerRevocation {
+                key_id: KeyId([4; 16]),
+                revoked_from_ms: 9,
+                reason: "stolen".into(),
+            }),
             Entry::SessionClosed(SessionRecord {
                 session: SessionId([1; 16]),
                 key_id: KeyId([2; 16]),
@@ -331,7 +352,10 @@ mod tests {
                 energy_wh: 5_000,
                 reading_count: 4,
                 readings_digest: [7; 32],
-                tariff: Some(TariffRef { index: 2, leaf_hash: [8; 32] }),
+                tariff: Some(TariffRef {
+                    index: 2,
+                    leaf_hash: [8; 32],
+                }),
                 unknown_extensions: BTreeMap::new(),
             }),
             Entry::TariffPublished(TariffPublication {
@@ -340,7 +364,10 @@ mod tests {
                 valid_from_ms: 0,
                 tariff_json: "{}".into(),
             }),
-            Entry::ChargerKeyCloned(CloneEvidence { first: reading(1), second: reading(2) }),
+            Entry::ChargerKeyCloned(CloneEvidence {
+                first: reading(1),
+                second: reading(2),
+            }),
         ]
     }
 
@@ -350,7 +377,11 @@ mod tests {
             let bytes = entry.encode();
             assert_eq!(Entry::decode(&bytes).unwrap(), entry);
             for cut in 0..bytes.len() {
-                assert!(Entry::decode(&bytes[..cut]).is_err(), "{} cut at {cut}", entry.type_name());
+                assert!(
+                    Entry::decode(&bytes[..cut]).is_err(),
+                    "{} cut at {cut}",
+                    entry.type_name()
+                );
             }
             let mut longer = bytes.clone();
             longer.push(0);
@@ -360,13 +391,18 @@ mod tests {
 
     #[test]
     fn encoding_snapshot() {
-        let hexes: Vec<String> = examples().iter().map(|e| format!("{}: {}", e.type_name(), hex::encode(e.encode()))).collect();
+        let hexes: Vec<String> = examples()
+            .iter()
+            .map(|e| format!("{}: {}", e.type_name(), hex::encode(e.encode())))
+            .collect();
         insta::assert_snapshot!(hexes.join("\n"));
     }
 
     #[test]
     fn unknown_extensions_survive_and_order_is_enforced() {
-        let Entry::SessionClosed(mut record) = examples().remove(2) else { unreachable!() };
+        let Entry::SessionClosed(mut record) = examples().remove(2) else {
+            unreachable!()
+        };
         record.unknown_extensions.insert(9, vec![1, 2, 3]);
         let bytes = Entry::SessionClosed(record.clone()).encode();
         assert_eq!(Entry::decode(&bytes).unwrap(), Entry::SessionClosed(record));

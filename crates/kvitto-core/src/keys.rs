@@ -53,7 +53,8 @@ pub fn verify_raw(key: &VerifyingKey, message: &[u8], sig: &[u8; 64]) -> Result<
 
 /// Signs `label || 0x00 || message`.
 pub fn sign(key: &SigningKey, label: &str, message: &[u8]) -> [u8; 64] {
-    key.sign(&domain::signing_message(label, message)).to_bytes()
+    key.sign(&domain::signing_message(label, message))
+        .to_bytes()
 }
 
 macro_rules! id_type {
@@ -123,13 +124,19 @@ fn truncate16(full: [u8; 32]) -> [u8; 16] {
 
 impl KeyId {
     pub fn of(public_key: &[u8; 32]) -> Self {
-        KeyId(truncate16(domain::digest(domain::HASH_CHARGER_KEY_ID, &[public_key])))
+        KeyId(truncate16(domain::digest(
+            domain::HASH_CHARGER_KEY_ID,
+            &[public_key],
+        )))
     }
 }
 
 impl NetworkId {
     pub fn of_name(name: &str) -> Self {
-        NetworkId(truncate16(domain::digest(domain::HASH_NETWORK_ID, &[name.as_bytes()])))
+        NetworkId(truncate16(domain::digest(
+            domain::HASH_NETWORK_ID,
+            &[name.as_bytes()],
+        )))
     }
 }
 

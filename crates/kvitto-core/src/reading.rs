@@ -22,8 +22,8 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{DecodeError, Reader, Writer};
-use crate::keys::{self, KeyId, NetworkId, SessionId, VerifyError};
 use crate::domain;
+use crate::keys::{self, KeyId, NetworkId, SessionId, VerifyError};
 
 pub const READING_VERSION: u8 = 1;
 pub const BODY_LEN: usize = 106;
@@ -50,7 +50,10 @@ impl ReadingKind {
             1 => Ok(ReadingKind::Start),
             2 => Ok(ReadingKind::Intermediate),
             3 => Ok(ReadingKind::Stop),
-            other => Err(DecodeError::invalid("kind", format!("{other} is not 1, 2 or 3"))),
+            other => Err(DecodeError::invalid(
+                "kind",
+                format!("{other} is not 1, 2 or 3"),
+            )),
         }
     }
 }
@@ -90,7 +93,10 @@ impl UnsignedReading {
         let mut r = Reader::new(bytes);
         let version = r.u8("version")?;
         if version != READING_VERSION {
-            return Err(DecodeError::invalid("version", format!("{version} is not {READING_VERSION}")));
+            return Err(DecodeError::invalid(
+                "version",
+                format!("{version} is not {READING_VERSION}"),
+            ));
         }
         let reading = UnsignedReading {
             network: NetworkId(r.array("network")?),
@@ -113,7 +119,11 @@ impl UnsignedReading {
     pub fn sign(self, key: &SigningKey) -> SignedReading {
         let body = self.encode();
         let signature = keys::sign(key, domain::SIG_READING, &body);
-        SignedReading { reading: self, body, signature }
+        SignedReading {
+            reading: self,
+            body,
+            signature,
+        }
     }
 }
 
@@ -142,7 +152,11 @@ impl SignedReading {
         body.copy_from_slice(body_bytes);
         let mut signature = [0u8; 64];
         signature.copy_from_slice(sig_bytes);
-        Ok(SignedReading { reading, body, signature })
+        Ok(SignedReading {
+            reading,
+            body,
+            signature,
+        })
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -175,7 +189,9 @@ impl SignedReading {
 /// The digest over a session's signed readings, in order:
 /// `blake3-derive(HASH_SESSION_READINGS, signed reading 1 || ... || signed reading n)`.
 /// Signed readings have a fixed length, so the concatenation is unambiguous.
-pub fn session_readings_digest<'a>(readings: impl IntoIterator<Item = &'a SignedReading>) -> [u8; 32] {
+pub fn session_readings_digest<'a>(
+    readings: impl IntoIterator<Item = &'a SignedReading>,
+) -> [u8; 32] {
     let mut hasher = blake3::Hasher::new_derive_key(domain::HASH_SESSION_READINGS);
     for r in readings {
         hasher.update(&r.body);
@@ -220,7 +236,10 @@ mod tests {
             flipped[i] ^= 0x01;
             match SignedReading::decode(&flipped) {
                 Err(_) => {}
-                Ok(r) => assert!(r.verify(&key.verifying_key()).is_err(), "byte {i} not bound"),
+                Ok(r) => assert!(
+                    r.verify(&key.verifying_key()).is_err(),
+                    "byte {i} not bound"
+                ),
             }
         }
     }
@@ -229,9 +248,15 @@ mod tests {
     fn counter_zero_and_bad_kind_rejected() {
         let mut body = sample(1, ReadingKind::Start).encode();
         body[57] = 4;
-        assert!(UnsignedReading::decode(&body).unwrap_err().to_string().contains("kind"));
+        assert!(UnsignedReading::decode(&body)
+            .unwrap_err()
+            .to_string()
+            .contains("kind"));
         let zero = sample(0, ReadingKind::Start).encode();
-        assert!(UnsignedReading::decode(&zero).unwrap_err().to_string().contains("counter"));
+        assert!(UnsignedReading::decode(&zero)
+            .unwrap_err()
+            .to_string()
+            .contains("counter"));
     }
 
     proptest! {

@@ -18,12 +18,20 @@ struct Vector {
     flags: Option<Vec<String>>,
 }
 
-const REJECTING_FLAGS: &[&str] =
-    &["low_order_A", "low_order_R", "non_canonical_A", "non_canonical_R", "low_order_residue"];
+const REJECTING_FLAGS: &[&str] = &[
+    "low_order_A",
+    "low_order_R",
+    "non_canonical_A",
+    "non_canonical_R",
+    "low_order_residue",
+];
 
 #[test]
 fn every_vector_matches_the_strict_rule() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/conformance/ed25519/ed25519vectors.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/conformance/ed25519/ed25519vectors.json"
+    );
     let text = std::fs::read_to_string(path).expect("conformance vectors at ../shared");
     let vectors: Vec<Vector> = serde_json::from_str(&text).unwrap();
     assert!(vectors.len() > 900, "expected the full vector set");
@@ -37,9 +45,20 @@ fn every_vector_matches_the_strict_rule() {
             Ok(vk) => verify_raw(&vk, v.msg.as_bytes(), &sig).is_ok(),
             Err(_) => false,
         };
-        assert_eq!(got_accept, want_accept, "vector {} flags {:?}", v.number, flags);
-        if got_accept { accepted += 1 } else { rejected += 1 }
+        assert_eq!(
+            got_accept, want_accept,
+            "vector {} flags {:?}",
+            v.number, flags
+        );
+        if got_accept {
+            accepted += 1
+        } else {
+            rejected += 1
+        }
     }
     // Both outcomes must occur, or the test would pass with a rule that always says one thing.
-    assert!(accepted > 0 && rejected > 0, "accepted {accepted} rejected {rejected}");
+    assert!(
+        accepted > 0 && rejected > 0,
+        "accepted {accepted} rejected {rejected}"
+    );
 }

@@ -61,8 +61,13 @@ pub async fn register<S: KvStore>(
     ApiJson(request): ApiJson<RegisterRequest>,
 ) -> Result<Json<Registered>, ApiError> {
     let mut public_key = [0u8; 32];
-    hex::decode_to_slice(&request.public_key, &mut public_key)
-        .map_err(|_| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", "public_key: expected 64 hex characters"))?;
+    hex::decode_to_slice(&request.public_key, &mut public_key).map_err(|_| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            "public_key: expected 64 hex characters",
+        )
+    })?;
     let registration = ChargerRegistration {
         public_key,
         evse_id: request.evse_id,
@@ -72,7 +77,11 @@ pub async fn register<S: KvStore>(
         tariff_id: request.tariff_id,
     };
     let key_id = registration.key_id();
-    let index = state.sequencer.register(registration).await.map_err(registry_error)?;
+    let index = state
+        .sequencer
+        .register(registration)
+        .await
+        .map_err(registry_error)?;
     Ok(Json(Registered { index, key_id }))
 }
 
@@ -88,9 +97,18 @@ pub async fn revoke<S: KvStore>(
     Path(key_id): Path<String>,
     ApiJson(request): ApiJson<RevokeRequest>,
 ) -> Result<Json<Appended>, ApiError> {
-    let key_id = KeyId::from_hex(&key_id).map_err(|e| ApiError::bad_request("malformed_key_id", e))?;
-    let revocation = ChargerRevocation { key_id, revoked_from_ms: request.revoked_from_ms, reason: request.reason };
-    let index = state.sequencer.revoke(revocation).await.map_err(registry_error)?;
+    let key_id =
+        KeyId::from_hex(&key_id).map_err(|e| ApiError::bad_request("malformed_key_id", e))?;
+    let revocation = ChargerRevocation {
+        key_id,
+        revoked_from_ms: request.revoked_from_ms,
+        reason: request.reason,
+    };
+    let index = state
+        .sequencer
+        .revoke(revocation)
+        .await
+        .map_err(registry_error)?;
     Ok(Json(Appended { index }))
 }
 
@@ -114,11 +132,38 @@ pub async fn publish_tariff<S: KvStore>(
         id: String,
     }
     let tariff_json = request.tariff.get().to_string();
-    let TariffId { id: tariff_id } = serde_json::from_str(&tariff_json)
-        .map_err(|_| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_tariff", "tariff.id: missing or not a string"))?;
-    (state.tariff_validator)(&tariff_json).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_tariff", e))?;
-    let publication = TariffPublication { tariff_id, counterparty: request.counterparty, valid_from_ms: request.valid_from_ms, tariff_json };
-    let index = state.sequencer.publish_tariff(publication).await.map_err(registry_error)?;
+    let TariffId { id: tariff_id } = serde_json::from_str(&tariff_json).map_err(|_| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_tariff",
+            "tariff.id: missing or not a string",
+        )
+    })?;
+    let parsed = kvitto_tariff::parse_tariff(&tariff_json).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_tariff",
+            e.to_string(),
+        )
+    })?;
+    if parsed.value.id() != tariff_id {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_tariff",
+            "tariff.id does not match the parsed tariff",
+        ));
+    }
+    let publication = TariffPublication {
+        tariff_id,
+        counterparty: request.counterparty,
+        valid_from_ms: request.valid_from_ms,
+        tariff_json,
+    };
+    let index = state
+        .sequencer
+        .publish_tariff(publication)
+        .await
+        .map_err(registry_error)?;
     Ok(Json(Appended { index }))
 }
 
@@ -137,22 +182,39 @@ pub async fn session<S: KvStore>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
 ) -> Result<Json<SessionView>, ApiError> {
-    let session = SessionId::from_hex(&id).map_err(|e| ApiError::bad_request("malformed_session_id", e))?;
+    let session =
+        SessionId::from_hex(&id).map_err(|e| ApiError::bad_request("malformed_session_id", e))?;
     let store = state.store.clone();
     tokio::task::spawn_blocking(move || {
-        let (key_id, index) = store.session(&session).map_err(ApiError::internal)?.ok_or_else(|| ApiError::not_found("no such session"))?;
+        let (key_id, index) = store
+            .session(&session)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::not_found("no such session"))?;
         let (record, readings) = match index {
             Some(index) => {
-                let bytes = store.entry(index).map_err(ApiError::internal)?.ok_or_else(|| ApiError::internal("record missing"))?;
+                let bytes = store
+                    .entry(index)
+                    .map_err(ApiError::internal)?
+                    .ok_or_else(|| ApiError::internal("record missing"))?;
                 let Ok(Entry::SessionClosed(record)) = Entry::decode(&bytes) else {
-                    return Err(ApiError::internal("session index does not point at a session record"));
+                    return Err(ApiError::internal(
+                        "session index does not point at a session record",
+                    ));
                 };
-                let readings = store.readings(&key_id, record.first_counter, record.last_counter).map_err(ApiError::internal)?;
+                let readings = store
+                    .readings(&key_id, record.first_counter, record.last_counter)
+                    .map_err(ApiError::internal)?;
                 (Some(record), readings)
             }
             None => {
-                let charger = store.charger(&key_id).map_err(ApiError::internal)?.ok_or_else(|| ApiError::internal("charger missing"))?;
-                (None, charger.open.map(|open| open.readings).unwrap_or_default())
+                let charger = store
+                    .charger(&key_id)
+                    .map_err(ApiError::internal)?
+                    .ok_or_else(|| ApiError::internal("charger missing"))?;
+                (
+                    None,
+                    charger.open.map(|open| open.readings).unwrap_or_default(),
+                )
             }
         };
         use base64::Engine;
@@ -162,7 +224,10 @@ pub async fn session<S: KvStore>(
             status: if index.is_some() { "closed" } else { "open" },
             record_index: index,
             record,
-            readings: readings.iter().map(|r| base64::engine::general_purpose::STANDARD.encode(r.encode())).collect(),
+            readings: readings
+                .iter()
+                .map(|r| base64::engine::general_purpose::STANDARD.encode(r.encode()))
+                .collect(),
         }))
     })
     .await
@@ -182,7 +247,8 @@ pub async fn charger<S: KvStore>(
     State(state): State<AppState<S>>,
     Path(key_id): Path<String>,
 ) -> Result<Json<ChargerView>, ApiError> {
-    let key_id = KeyId::from_hex(&key_id).map_err(|e| ApiError::bad_request("malformed_key_id", e))?;
+    let key_id =
+        KeyId::from_hex(&key_id).map_err(|e| ApiError::bad_request("malformed_key_id", e))?;
     let store = state.store.clone();
     let charger = tokio::task::spawn_blocking(move || store.charger(&key_id))
         .await
@@ -196,4 +262,87 @@ pub async fn charger<S: KvStore>(
         revoked_from_ms: charger.revoked_from_ms,
         last: charger.last,
     }))
+}
+
+#[derive(Debug, Serialize)]
+pub struct SessionPrice {
+    session: SessionId,
+    record_index: u64,
+    tariff: kvitto_core::entry::TariffRef,
+    tariff_id: String,
+    /// The OCPI totals, recomputed from the signed readings and the published tariff.
+    totals: kvitto_tariff::Totals,
+    /// The price breakdown a driver's receipt shows.
+    breakdown: String,
+}
+
+/// Prices a closed session from its signed readings and the tariff its record names.
+pub async fn session_price<S: KvStore>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+) -> Result<Json<SessionPrice>, ApiError> {
+    let session =
+        SessionId::from_hex(&id).map_err(|e| ApiError::bad_request("malformed_session_id", e))?;
+    let store = state.store.clone();
+    let time_zone = state.time_zone;
+    tokio::task::spawn_blocking(move || {
+        let (key_id, index) = store
+            .session(&session)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::not_found("no such session"))?;
+        let index = index.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "session_open",
+                "the session is still open; it is priced when it closes",
+            )
+        })?;
+        let bytes = store
+            .entry(index)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::internal("record missing"))?;
+        let Ok(Entry::SessionClosed(record)) = Entry::decode(&bytes) else {
+            return Err(ApiError::internal(
+                "session index does not point at a session record",
+            ));
+        };
+        let tariff = record.tariff.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "no_tariff",
+                "no tariff was in force for this charger when the session started",
+            )
+        })?;
+        let tariff_bytes = store
+            .entry(tariff.index)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::internal("tariff entry missing"))?;
+        let Ok(Entry::TariffPublished(publication)) = Entry::decode(&tariff_bytes) else {
+            return Err(ApiError::internal(
+                "the record's tariff reference is not a tariff",
+            ));
+        };
+        let readings = store
+            .readings(&key_id, record.first_counter, record.last_counter)
+            .map_err(ApiError::internal)?;
+        let breakdown =
+            kvitto_ledger::pricing::price_readings(&readings, &publication.tariff_json, time_zone)
+                .map_err(|e| {
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "unpriceable",
+                        e.to_string(),
+                    )
+                })?;
+        Ok(Json(SessionPrice {
+            session,
+            record_index: index,
+            tariff,
+            tariff_id: publication.tariff_id,
+            breakdown: breakdown.to_string(),
+            totals: breakdown.totals,
+        }))
+    })
+    .await
+    .map_err(ApiError::internal)?
 }

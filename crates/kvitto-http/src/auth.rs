@@ -24,24 +24,41 @@ impl AdminToken {
 
     pub fn from_secret(token: &str) -> Result<Self, String> {
         if token.len() < Self::LEN_MIN || token.chars().any(char::is_whitespace) {
-            return Err(format!("the admin token must be at least {} characters without whitespace", Self::LEN_MIN));
+            return Err(format!(
+                "the admin token must be at least {} characters without whitespace",
+                Self::LEN_MIN
+            ));
         }
-        Ok(AdminToken { hash: domain::digest(domain::HASH_ADMIN_TOKEN, &[token.as_bytes()]) })
+        Ok(AdminToken {
+            hash: domain::digest(domain::HASH_ADMIN_TOKEN, &[token.as_bytes()]),
+        })
     }
 
     /// Checks the `Authorization: Bearer` header.
     pub fn check(&self, headers: &HeaderMap) -> Result<(), ApiError> {
         let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "this route needs the operator's admin token: Authorization: Bearer <token>"));
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "this route needs the operator's admin token: Authorization: Bearer <token>",
+            ));
         };
         let Some(presented) = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")) else {
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the Authorization header must be: Bearer <token>"));
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "the Authorization header must be: Bearer <token>",
+            ));
         };
         let hash = domain::digest(domain::HASH_ADMIN_TOKEN, &[presented.as_bytes()]);
         if blake3::Hash::from(hash) == blake3::Hash::from(self.hash) {
             Ok(())
         } else {
-            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the admin token is not valid"))
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "the admin token is not valid",
+            ))
         }
     }
 }

@@ -28,7 +28,11 @@ struct Inner<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
@@ -39,7 +43,11 @@ impl ApiError {
     /// An internal failure: logged once here, and reported without detail.
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(%error, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the node's log")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the node's log",
+        )
     }
 }
 
@@ -52,14 +60,24 @@ pub struct IndexedError {
 
 impl IntoResponse for IndexedError {
     fn into_response(self) -> Response {
-        let body = Body { error: Inner { code: self.error.code, message: &self.error.message, index: self.index } };
+        let body = Body {
+            error: Inner {
+                code: self.error.code,
+                message: &self.error.message,
+                index: self.index,
+            },
+        };
         (self.error.status, Json(body)).into_response()
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        IndexedError { error: self, index: None }.into_response()
+        IndexedError {
+            error: self,
+            index: None,
+        }
+        .into_response()
     }
 }
 
@@ -100,8 +118,12 @@ pub async fn json_errors(response: Response) -> Response {
         _ => "bad_request",
     };
     let message = match status {
-        StatusCode::REQUEST_TIMEOUT => "the request took too long and was abandoned; nothing was stored".to_string(),
-        StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than this route accepts".to_string(),
+        StatusCode::REQUEST_TIMEOUT => {
+            "the request took too long and was abandoned; nothing was stored".to_string()
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            "the request body is larger than this route accepts".to_string()
+        }
         other => other.canonical_reason().unwrap_or("error").to_lowercase(),
     };
     ApiError::new(status, code, message).into_response()

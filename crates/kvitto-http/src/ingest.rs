@@ -26,26 +26,45 @@ struct JsonBatch {
 }
 
 fn malformed(index: Option<usize>, message: impl Into<String>) -> IndexedError {
-    IndexedError { error: ApiError::bad_request("malformed_reading", message), index }
+    IndexedError {
+        error: ApiError::bad_request("malformed_reading", message),
+        index,
+    }
 }
 
 fn rejected(rejection: Rejection) -> IndexedError {
     let status = match rejection.code {
         RejectCode::MalformedReading => StatusCode::BAD_REQUEST,
-        RejectCode::ReplayedReading | RejectCode::CounterReused | RejectCode::SessionIdReused => StatusCode::CONFLICT,
+        RejectCode::ReplayedReading | RejectCode::CounterReused | RejectCode::SessionIdReused => {
+            StatusCode::CONFLICT
+        }
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
-    IndexedError { error: ApiError::new(status, rejection.code.as_str(), rejection.message), index: rejection.index }
+    IndexedError {
+        error: ApiError::new(status, rejection.code.as_str(), rejection.message),
+        index: rejection.index,
+    }
 }
 
 /// Splits the body into encoded readings.
 fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Vec<u8>>, IndexedError> {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let items: Vec<Vec<u8>> = if content_type.starts_with("application/json") {
-        let batch: JsonBatch = serde_json::from_slice(body)
-            .map_err(|e| IndexedError { error: ApiError::bad_request("malformed_json", format!("the body is not a reading batch: {e}")), index: None })?;
+        let batch: JsonBatch = serde_json::from_slice(body).map_err(|e| IndexedError {
+            error: ApiError::bad_request(
+                "malformed_json",
+                format!("the body is not a reading batch: {e}"),
+            ),
+            index: None,
+        })?;
         if batch.readings.len() > limits::READINGS_PER_REQUEST_MAX {
-            return Err(IndexedError { error: too_many(batch.readings.len()), index: None });
+            return Err(IndexedError {
+                error: too_many(batch.readings.len()),
+                index: None,
+            });
         }
         batch
             .readings
@@ -59,15 +78,28 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Vec<u8>>, IndexedE
             .collect::<Result<_, _>>()?
     } else if content_type.starts_with("application/octet-stream") {
         if body.len() % SIGNED_LEN != 0 {
-            return Err(malformed(None, format!("the body is {} bytes, not a multiple of {SIGNED_LEN}", body.len())));
+            return Err(malformed(
+                None,
+                format!(
+                    "the body is {} bytes, not a multiple of {SIGNED_LEN}",
+                    body.len()
+                ),
+            ));
         }
         if body.len() / SIGNED_LEN > limits::READINGS_PER_REQUEST_MAX {
-            return Err(IndexedError { error: too_many(body.len() / SIGNED_LEN), index: None });
+            return Err(IndexedError {
+                error: too_many(body.len() / SIGNED_LEN),
+                index: None,
+            });
         }
         body.chunks(SIGNED_LEN).map(<[u8]>::to_vec).collect()
     } else {
         return Err(IndexedError {
-            error: ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send application/json or application/octet-stream"),
+            error: ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send application/json or application/octet-stream",
+            ),
             index: None,
         });
     };
@@ -78,7 +110,14 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Vec<u8>>, IndexedE
 }
 
 fn too_many(n: usize) -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large", format!("{n} readings, at most {} per request", limits::READINGS_PER_REQUEST_MAX))
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "batch_too_large",
+        format!(
+            "{n} readings, at most {} per request",
+            limits::READINGS_PER_REQUEST_MAX
+        ),
+    )
 }
 
 /// Decodes and verifies every reading against the registered key cache.
@@ -87,10 +126,17 @@ fn verify_all(view: &LogView, items: Vec<Vec<u8>>) -> Result<Vec<VerifiedReading
         .into_iter()
         .enumerate()
         .map(|(i, bytes)| {
-            let reading = SignedReading::decode(&bytes).map_err(|e| malformed(Some(i), e.to_string()))?;
+            let reading =
+                SignedReading::decode(&bytes).map_err(|e| malformed(Some(i), e.to_string()))?;
             let key_id = reading.reading.key_id;
             let key = view.key(&key_id).ok_or_else(|| {
-                rejected(Rejection::new(RejectCode::UnknownCharger, format!("charger key {key_id} is not registered on this log")).at(i))
+                rejected(
+                    Rejection::new(
+                        RejectCode::UnknownCharger,
+                        format!("charger key {key_id} is not registered on this log"),
+                    )
+                    .at(i),
+                )
             })?;
             VerifiedReading::verify(reading, &key).map_err(|r| rejected(r.at(i)))
         })
@@ -102,7 +148,10 @@ pub async fn readings<S: KvStore>(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IngestReceipt>, IndexedError> {
-    let body = body.map_err(|e| IndexedError { error: ApiError::new(e.status(), "body_too_large", e.body_text()), index: None })?;
+    let body = body.map_err(|e| IndexedError {
+        error: ApiError::new(e.status(), "body_too_large", e.body_text()),
+        index: None,
+    })?;
     let items = parse_body(&headers, &body)?;
     let verified = if items.len() <= limits::VERIFY_INLINE_MAX {
         verify_all(&state.view, items)?
@@ -110,18 +159,26 @@ pub async fn readings<S: KvStore>(
         let view = state.view.clone();
         tokio::task::spawn_blocking(move || verify_all(&view, items))
             .await
-            .map_err(|e| IndexedError { error: ApiError::internal(e), index: None })??
+            .map_err(|e| IndexedError {
+                error: ApiError::internal(e),
+                index: None,
+            })??
     };
     match state.sequencer.ingest(verified).await {
         Ok(receipt) => Ok(Json(receipt)),
         Err(IngestError::Rejected(rejection)) => Err(rejected(rejection)),
-        Err(e) => Err(IndexedError { error: unavailable(e), index: None }),
+        Err(e) => Err(IndexedError {
+            error: unavailable(e),
+            index: None,
+        }),
     }
 }
 
 pub(crate) fn unavailable(e: IngestError) -> ApiError {
     match e {
-        IngestError::Unavailable(message) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message),
+        IngestError::Unavailable(message) => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+        }
         other => ApiError::internal(other),
     }
 }

@@ -9,7 +9,7 @@
 //! | `GET /v1/status` | anyone |
 //! | `POST /v1/readings` | anyone, but each reading must carry a valid signature of a registered, unrevoked charger key: the signature is the credential |
 //! | `POST /v1/admin/chargers`, `POST /v1/admin/chargers/{key_id}/revoke`, `POST /v1/admin/tariffs` | the operator: `Authorization: Bearer <admin token>` |
-//! | `GET /v1/sessions/{id}`, `GET /v1/chargers/{key_id}` | the operator (session readings are the operator's off-ledger data) |
+//! | `GET /v1/sessions/{id}`, `GET /v1/sessions/{id}/price`, `GET /v1/chargers/{key_id}` | the operator (session readings are the operator's off-ledger data) |
 //!
 //! Every route is behind a body-size limit, a timeout and a concurrency limit.
 
@@ -17,8 +17,8 @@ mod admin;
 mod auth;
 mod error;
 mod ingest;
-mod log;
 pub mod limits;
+mod log;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,8 +57,8 @@ pub struct AppState<S: KvStore> {
     pub admin: AdminToken,
     pub log: LogInfo,
     pub network: NetworkId,
-    /// Validates a tariff document before it is published; returns a sentence on failure.
-    pub tariff_validator: Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>,
+    /// The time zone of this operator's locations, for pricing time-of-day restrictions.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl<S: KvStore> Clone for AppState<S> {
@@ -70,7 +70,7 @@ impl<S: KvStore> Clone for AppState<S> {
             admin: self.admin.clone(),
             log: self.log.clone(),
             network: self.network,
-            tariff_validator: self.tariff_validator.clone(),
+            time_zone: self.time_zone,
         }
     }
 }
@@ -88,11 +88,18 @@ pub fn router<S: KvStore>(state: AppState<S>) -> Router {
         .layer(DefaultBodyLimit::max(limits::INGEST_BODY_BYTES_MAX));
     let admin = Router::new()
         .route("/v1/admin/chargers", post(admin::register::<S>))
-        .route("/v1/admin/chargers/{key_id}/revoke", post(admin::revoke::<S>))
+        .route(
+            "/v1/admin/chargers/{key_id}/revoke",
+            post(admin::revoke::<S>),
+        )
         .route("/v1/admin/tariffs", post(admin::publish_tariff::<S>))
         .route("/v1/sessions/{id}", get(admin::session::<S>))
+        .route("/v1/sessions/{id}/price", get(admin::session_price::<S>))
         .route("/v1/chargers/{key_id}", get(admin::charger::<S>))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_admin::<S>))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_admin::<S>,
+        ))
         .layer(DefaultBodyLimit::max(limits::ADMIN_BODY_BYTES_MAX));
     Router::new()
         .merge(public)
@@ -100,10 +107,17 @@ pub fn router<S: KvStore>(state: AppState<S>) -> Router {
         .merge(admin)
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method",
+            )
         })
         .layer(ConcurrencyLimitLayer::new(limits::CONCURRENT_REQUESTS_MAX))
-        .layer(TimeoutLayer::new(Duration::from_millis(limits::REQUEST_TIMEOUT_MS)))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_millis(limits::REQUEST_TIMEOUT_MS),
+        ))
         .layer(axum::middleware::map_response(error::json_errors))
         .with_state(state)
 }

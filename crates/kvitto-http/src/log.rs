@@ -26,7 +26,9 @@ fn check_log<S: KvStore>(state: &AppState<S>, id: &str) -> Result<(), ApiError> 
     if id == state.log.id {
         Ok(())
     } else {
-        Err(ApiError::not_found(format!("this node serves no log named {id:?}; GET /logs lists them")))
+        Err(ApiError::not_found(format!(
+            "this node serves no log named {id:?}; GET /logs lists them"
+        )))
     }
 }
 
@@ -34,12 +36,20 @@ pub async fn list<S: KvStore>(State(state): State<AppState<S>>) -> Json<Vec<LogI
     Json(vec![state.log.clone()])
 }
 
-pub async fn checkpoint<S: KvStore>(State(state): State<AppState<S>>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn checkpoint<S: KvStore>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     check_log(&state, &id)?;
     let published = state.view.published();
-    let note = published.checkpoint.ok_or_else(|| ApiError::not_found("no checkpoint has been signed yet"))?;
+    let note = published
+        .checkpoint
+        .ok_or_else(|| ApiError::not_found("no checkpoint has been signed yet"))?;
     Ok((
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-store")],
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
         note.as_ref().clone(),
     )
         .into_response())
@@ -54,33 +64,53 @@ pub async fn tile<S: KvStore>(
 ) -> Result<Response, ApiError> {
     check_log(&state, &id)?;
     let path = format!("tile/{path}");
-    let parsed = tiles::parse_path(&path).map_err(|e| ApiError::bad_request("bad_tile_path", e.to_string()))?;
+    let parsed = tiles::parse_path(&path)
+        .map_err(|e| ApiError::bad_request("bad_tile_path", e.to_string()))?;
     let size = state.view.published().checkpoint_size;
     let store = state.store.clone();
-    let (bytes, partial) = tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, bool), ApiError> {
-        match parsed {
-            TilePath::Tile(tile) => {
-                if !tile_within(tile.level(), tile.index(), tile.width(), size) {
-                    return Err(ApiError::not_found(format!("{path} is beyond the latest checkpoint (size {size})")));
+    let (bytes, partial) =
+        tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, bool), ApiError> {
+            match parsed {
+                TilePath::Tile(tile) => {
+                    if !tile_within(tile.level(), tile.index(), tile.width(), size) {
+                        return Err(ApiError::not_found(format!(
+                            "{path} is beyond the latest checkpoint (size {size})"
+                        )));
+                    }
+                    let bytes =
+                        tiles::read_tile(&store.tree(), tile).map_err(ApiError::internal)?;
+                    Ok((bytes, tile.is_partial()))
                 }
-                let bytes = tiles::read_tile(&store.tree(), tile).map_err(ApiError::internal)?;
-                Ok((bytes, tile.is_partial()))
-            }
-            TilePath::Bundle(bundle) => {
-                let range = bundle.leaf_range();
-                if range.end > size {
-                    return Err(ApiError::not_found(format!("{path} is beyond the latest checkpoint (size {size})")));
+                TilePath::Bundle(bundle) => {
+                    let range = bundle.leaf_range();
+                    if range.end > size {
+                        return Err(ApiError::not_found(format!(
+                            "{path} is beyond the latest checkpoint (size {size})"
+                        )));
+                    }
+                    let entries = store
+                        .entries(range.start, (range.end - range.start) as usize)
+                        .map_err(ApiError::internal)?;
+                    let bytes = tiles::encode_bundle(&entries).map_err(ApiError::internal)?;
+                    Ok((bytes, bundle.is_partial()))
                 }
-                let entries = store.entries(range.start, (range.end - range.start) as usize).map_err(ApiError::internal)?;
-                let bytes = tiles::encode_bundle(&entries).map_err(ApiError::internal)?;
-                Ok((bytes, bundle.is_partial()))
             }
-        }
-    })
-    .await
-    .map_err(ApiError::internal)??;
-    let cache = if partial { "no-store" } else { "public, max-age=31536000, immutable" };
-    Ok(([(header::CONTENT_TYPE, "application/octet-stream"), (header::CACHE_CONTROL, cache)], bytes).into_response())
+        })
+        .await
+        .map_err(ApiError::internal)??;
+    let cache = if partial {
+        "no-store"
+    } else {
+        "public, max-age=31536000, immutable"
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (header::CACHE_CONTROL, cache),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// Whether a tile at `level`, `index` with `width` hashes lies within a tree of `size` leaves.
@@ -124,23 +154,49 @@ pub async fn inclusion<S: KvStore>(
     let published = state.view.published();
     let size = query.size.unwrap_or(published.checkpoint_size);
     if size > published.checkpoint_size {
-        return Err(ApiError::bad_request("size_beyond_checkpoint", format!("size {size} exceeds the latest checkpoint's {}", published.checkpoint_size)));
+        return Err(ApiError::bad_request(
+            "size_beyond_checkpoint",
+            format!(
+                "size {size} exceeds the latest checkpoint's {}",
+                published.checkpoint_size
+            ),
+        ));
     }
     let store = state.store.clone();
     let proof = tokio::task::spawn_blocking(move || -> Result<InclusionProof, ApiError> {
         let index = match (query.index, &query.leaf_hash) {
             (Some(index), None) => index,
             (None, Some(text)) => {
-                let leaf = Hash::from_hex(text).or_else(|_| Hash::from_base64(text))
-                    .map_err(|_| ApiError::bad_request("malformed_query", "leaf_hash must be 32 bytes as hex or base64"))?;
-                store.leaf_index(&leaf).map_err(ApiError::internal)?.ok_or_else(|| ApiError::not_found("no entry has that leaf hash"))?
+                let leaf = Hash::from_hex(text)
+                    .or_else(|_| Hash::from_base64(text))
+                    .map_err(|_| {
+                        ApiError::bad_request(
+                            "malformed_query",
+                            "leaf_hash must be 32 bytes as hex or base64",
+                        )
+                    })?;
+                store
+                    .leaf_index(&leaf)
+                    .map_err(ApiError::internal)?
+                    .ok_or_else(|| ApiError::not_found("no entry has that leaf hash"))?
             }
-            _ => return Err(ApiError::bad_request("malformed_query", "give exactly one of index or leaf_hash")),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "malformed_query",
+                    "give exactly one of index or leaf_hash",
+                ))
+            }
         };
         if index >= size {
-            return Err(ApiError::bad_request("index_out_of_range", format!("index {index} is not below size {size}")));
+            return Err(ApiError::bad_request(
+                "index_out_of_range",
+                format!("index {index} is not below size {size}"),
+            ));
         }
-        let entry = store.entry(index).map_err(ApiError::internal)?.ok_or_else(|| ApiError::internal("entry missing"))?;
+        let entry = store
+            .entry(index)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::internal("entry missing"))?;
         let tree = store.tree();
         let proof = inclusion_proof(&tree, index, size).map_err(ApiError::internal)?;
         let root = kvitto_tlog::merkle::root(&tree, size).map_err(ApiError::internal)?;
@@ -181,19 +237,32 @@ pub async fn consistency<S: KvStore>(
     if query.first > query.second || query.second > limit {
         return Err(ApiError::bad_request(
             "size_out_of_range",
-            format!("need first <= second <= {limit} (the latest checkpoint), got {} and {}", query.first, query.second),
+            format!(
+                "need first <= second <= {limit} (the latest checkpoint), got {} and {}",
+                query.first, query.second
+            ),
         ));
     }
     if query.first == 0 || query.first == query.second {
         // RFC 9162 2.1.4: the empty tree, and a tree with itself, need no proof.
-        return Ok(Json(ConsistencyProof { first: query.first, second: query.second, proof: Vec::new() }));
+        return Ok(Json(ConsistencyProof {
+            first: query.first,
+            second: query.second,
+            proof: Vec::new(),
+        }));
     }
     let store = state.store.clone();
-    let proof = tokio::task::spawn_blocking(move || consistency_proof(&store.tree(), query.first, query.second))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
-    Ok(Json(ConsistencyProof { first: query.first, second: query.second, proof: proof.iter().map(|h| h.to_base64()).collect() }))
+    let proof = tokio::task::spawn_blocking(move || {
+        consistency_proof(&store.tree(), query.first, query.second)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    Ok(Json(ConsistencyProof {
+        first: query.first,
+        second: query.second,
+        proof: proof.iter().map(|h| h.to_base64()).collect(),
+    }))
 }
 
 #[derive(Debug, Serialize)]
@@ -223,7 +292,10 @@ mod tests {
     #[test]
     fn tile_bounds() {
         assert!(tile_within(0, 0, 256, 256));
-        assert!(tile_within(0, 0, 255, 256), "a partial tile of an older size");
+        assert!(
+            tile_within(0, 0, 255, 256),
+            "a partial tile of an older size"
+        );
         assert!(tile_within(0, 1, 4, 260));
         assert!(!tile_within(0, 1, 5, 260));
         assert!(!tile_within(0, 2, 1, 260));

@@ -26,7 +26,11 @@ impl CheckpointSigner for FakeSigner {
         "test/log"
     }
     fn sign(&self, size: u64, root: &kvitto_tlog::Hash) -> Vec<u8> {
-        format!("test/log\n{size}\n{}\n\n— fake signature\n", root.to_base64()).into_bytes()
+        format!(
+            "test/log\n{size}\n{}\n\n— fake signature\n",
+            root.to_base64()
+        )
+        .into_bytes()
     }
 }
 
@@ -44,7 +48,10 @@ fn harness() -> Harness {
         network,
         Arc::new(FakeSigner),
         Arc::new(SystemClock),
-        SequencerConfig::default(),
+        SequencerConfig {
+            checkpoint_entries: 1,
+            ..SequencerConfig::default()
+        },
         |_| None,
     )
     .unwrap();
@@ -53,27 +60,48 @@ fn harness() -> Harness {
         view,
         sequencer,
         admin: AdminToken::from_secret(TOKEN).unwrap(),
-        log: LogInfo { id: "t".into(), origin: "test/log".into(), verifier_key: "k".into(), prefix: "/log/t".into() },
+        log: LogInfo {
+            id: "t".into(),
+            origin: "test/log".into(),
+            verifier_key: "k".into(),
+            prefix: "/log/t".into(),
+        },
         network,
-        tariff_validator: Arc::new(|json: &str| if json.contains("\"currency\"") { Ok(()) } else { Err("currency: missing".into()) }),
+        time_zone: chrono_tz::Europe::Stockholm,
     };
-    Harness { app: router(state), store, charger: SoftCharger::new(SigningKey::from_bytes(&[4; 32]), network) }
+    Harness {
+        app: router(state),
+        store,
+        charger: SoftCharger::new(SigningKey::from_bytes(&[4; 32]), network),
+    }
 }
 
-async fn call(app: &Router, method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+async fn call(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut request = Request::builder().method(method).uri(uri);
     if let Some(token) = token {
         request = request.header("authorization", format!("Bearer {token}"));
     }
     let request = match body {
-        Some(body) => request.header("content-type", "application/json").body(Body::from(body.to_string())),
+        Some(body) => request
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string())),
         None => request.body(Body::empty()),
     }
     .unwrap();
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into())))
+    (
+        status,
+        serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into())),
+    )
 }
 
 fn now_ms() -> u64 {
@@ -85,7 +113,14 @@ async fn register(h: &Harness) -> Value {
         "public_key": hex::encode(h.charger.public_key()),
         "evse_id": "SE*KVT*E1", "meter_serial": "M1", "max_power_w": 22000, "valid_from_ms": now_ms() - 3_600_000,
     });
-    let (status, value) = call(&h.app, "POST", "/v1/admin/chargers", Some(TOKEN), Some(body)).await;
+    let (status, value) = call(
+        &h.app,
+        "POST",
+        "/v1/admin/chargers",
+        Some(TOKEN),
+        Some(body),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{value}");
     value
 }
@@ -100,10 +135,15 @@ async fn admin_routes_need_the_token() {
     let key = "00".repeat(16);
     let routes: Vec<(&str, String, Option<Value>)> = vec![
         ("POST", "/v1/admin/chargers".into(), Some(json!({}))),
-        ("POST", format!("/v1/admin/chargers/{key}/revoke"), Some(json!({"revoked_from_ms": 0, "reason": "x"}))),
+        (
+            "POST",
+            format!("/v1/admin/chargers/{key}/revoke"),
+            Some(json!({"revoked_from_ms": 0, "reason": "x"})),
+        ),
         ("POST", "/v1/admin/tariffs".into(), Some(json!({}))),
         ("GET", format!("/v1/sessions/{key}"), None),
         ("GET", format!("/v1/chargers/{key}"), None),
+        ("GET", format!("/v1/sessions/{key}/price"), None),
     ];
     for (method, uri, body) in routes {
         let (status, value) = call(&h.app, method, &uri, None, body.clone()).await;
@@ -112,7 +152,11 @@ async fn admin_routes_need_the_token() {
         let (status, value) = call(&h.app, method, &uri, Some("wrong"), body).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{method} {uri}: {value}");
     }
-    assert_eq!(h.store.size().unwrap(), 0, "refused requests stored nothing");
+    assert_eq!(
+        h.store.size().unwrap(),
+        0,
+        "refused requests stored nothing"
+    );
 }
 
 #[tokio::test]
@@ -130,18 +174,34 @@ async fn public_routes_need_nothing() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(size, 1);
-    for uri in ["/logs", "/v1/status", "/log/t/proof/inclusion?index=0", "/log/t/proof/consistency?first=0&second=1"] {
+    for uri in [
+        "/logs",
+        "/v1/status",
+        "/log/t/proof/inclusion?index=0",
+        "/log/t/proof/consistency?first=0&second=1",
+    ] {
         let (status, value) = call(&h.app, "GET", uri, None, None).await;
         assert_eq!(status, StatusCode::OK, "{uri}: {value}");
     }
-    for uri in ["/log/t/checkpoint", "/log/t/tile/0/000.p/1", "/log/t/tile/entries/000.p/1"] {
+    for uri in [
+        "/log/t/checkpoint",
+        "/log/t/tile/0/000.p/1",
+        "/log/t/tile/entries/000.p/1",
+    ] {
         let (status, value) = call(&h.app, "GET", uri, None, None).await;
         assert_eq!(status, StatusCode::OK, "{uri}: {value}");
     }
     let (status, value) = call(&h.app, "GET", "/log/t/tile/0/000.p/2", None, None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "beyond the checkpoint: {value}");
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "beyond the checkpoint: {value}"
+    );
     let (status, value) = call(&h.app, "GET", "/log/t/tile/0/0000", None, None).await;
-    assert_eq!((status, value["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_tile_path")));
+    assert_eq!(
+        (status, value["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_tile_path"))
+    );
     let (status, _) = call(&h.app, "GET", "/log/other/checkpoint", None, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
@@ -151,25 +211,73 @@ async fn readings_are_authorised_by_their_signature() {
     let mut h = harness();
     // Unregistered: refused, nothing stored.
     let start = h.charger.clone().start(now_ms() - 60_000);
-    let (status, value) = call(&h.app, "POST", "/v1/readings", None, Some(readings_body(&[start]))).await;
-    assert_eq!((status, value["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_charger")));
+    let (status, value) = call(
+        &h.app,
+        "POST",
+        "/v1/readings",
+        None,
+        Some(readings_body(&[start])),
+    )
+    .await;
+    assert_eq!(
+        (status, value["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_charger"))
+    );
     assert_eq!(h.store.size().unwrap(), 0);
     register(&h).await;
     // Forged: a reading that names the charger but is signed by another key.
     let forger = SigningKey::from_bytes(&[5; 32]);
-    let forged = h.charger.peek(kvitto_core::ReadingKind::Start, now_ms() - 60_000, 0).sign(&forger);
-    let (status, value) = call(&h.app, "POST", "/v1/readings", None, Some(readings_body(&[forged]))).await;
-    assert_eq!((status, value["error"]["code"].as_str(), value["error"]["index"].as_u64()), (StatusCode::UNPROCESSABLE_ENTITY, Some("bad_signature"), Some(0)));
+    let forged = h
+        .charger
+        .peek(kvitto_core::ReadingKind::Start, now_ms() - 60_000, 0)
+        .sign(&forger);
+    let (status, value) = call(
+        &h.app,
+        "POST",
+        "/v1/readings",
+        None,
+        Some(readings_body(&[forged])),
+    )
+    .await;
+    assert_eq!(
+        (
+            status,
+            value["error"]["code"].as_str(),
+            value["error"]["index"].as_u64()
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("bad_signature"),
+            Some(0)
+        )
+    );
     // Genuine: accepted, and a replay of it is a conflict.
     let t = now_ms() - 60_000;
     let start = h.charger.start(t);
     let stop = h.charger.stop(t + 30_000, 50);
-    let (status, value) = call(&h.app, "POST", "/v1/readings", None, Some(readings_body(&[start.clone(), stop]))).await;
+    let (status, value) = call(
+        &h.app,
+        "POST",
+        "/v1/readings",
+        None,
+        Some(readings_body(&[start.clone(), stop])),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{value}");
     assert_eq!(value["closed_sessions"].as_array().unwrap().len(), 1);
     let size = h.store.size().unwrap();
-    let (status, value) = call(&h.app, "POST", "/v1/readings", None, Some(readings_body(&[start]))).await;
-    assert_eq!((status, value["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("replayed_reading")));
+    let (status, value) = call(
+        &h.app,
+        "POST",
+        "/v1/readings",
+        None,
+        Some(readings_body(&[start])),
+    )
+    .await;
+    assert_eq!(
+        (status, value["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("replayed_reading"))
+    );
     assert_eq!(h.store.size().unwrap(), size);
 }
 
@@ -184,19 +292,39 @@ async fn malformed_input_gets_specific_errors() {
     ];
     for (body, code) in cases {
         let (status, value) = call(&h.app, "POST", "/v1/readings", None, Some(body.clone())).await;
-        assert_eq!((status, value["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some(code)), "{body}");
+        assert_eq!(
+            (status, value["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(code)),
+            "{body}"
+        );
     }
     let too_many = json!({"readings": vec!["AAAA"; crate::limits::READINGS_PER_REQUEST_MAX + 1]});
     let (status, value) = call(&h.app, "POST", "/v1/readings", None, Some(too_many)).await;
-    assert_eq!((status, value["error"]["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("batch_too_large")));
+    assert_eq!(
+        (status, value["error"]["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("batch_too_large"))
+    );
     let huge = Request::builder()
         .method("POST")
         .uri("/v1/readings")
         .header("content-type", "application/octet-stream")
-        .body(Body::from(vec![0u8; crate::limits::INGEST_BODY_BYTES_MAX + 1]))
+        .body(Body::from(vec![
+            0u8;
+            crate::limits::INGEST_BODY_BYTES_MAX + 1
+        ]))
         .unwrap();
-    assert_eq!(h.app.clone().oneshot(huge).await.unwrap().status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let (status, value) = call(&h.app, "POST", "/v1/admin/chargers", Some(TOKEN), Some(json!({"public_key": "zz"}))).await;
+    assert_eq!(
+        h.app.clone().oneshot(huge).await.unwrap().status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    let (status, value) = call(
+        &h.app,
+        "POST",
+        "/v1/admin/chargers",
+        Some(TOKEN),
+        Some(json!({"public_key": "zz"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{value}");
     assert_eq!(h.store.size().unwrap(), 0);
 }
@@ -209,16 +337,51 @@ async fn admin_lifecycle() {
     let (status, value) = call(&h.app, "POST", "/v1/admin/chargers", Some(TOKEN), Some(json!({
         "public_key": hex::encode(h.charger.public_key()), "evse_id": "E", "meter_serial": "M", "max_power_w": 1, "valid_from_ms": 0,
     }))).await;
-    assert_eq!((status, value["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("charger_already_registered")));
-    let (status, value) = call(&h.app, "GET", &format!("/v1/chargers/{key_id}"), Some(TOKEN), None).await;
+    assert_eq!(
+        (status, value["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("charger_already_registered"))
+    );
+    let (status, value) = call(
+        &h.app,
+        "GET",
+        &format!("/v1/chargers/{key_id}"),
+        Some(TOKEN),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{value}");
-    let (status, _) = call(&h.app, "POST", &format!("/v1/admin/chargers/{key_id}/revoke"), Some(TOKEN), Some(json!({"revoked_from_ms": now_ms(), "reason": "replaced"}))).await;
+    let (status, _) = call(
+        &h.app,
+        "POST",
+        &format!("/v1/admin/chargers/{key_id}/revoke"),
+        Some(TOKEN),
+        Some(json!({"revoked_from_ms": now_ms(), "reason": "replaced"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    let tariff = json!({"tariff": {"id": "T1", "currency": "EUR", "elements": []}, "valid_from_ms": now_ms()});
-    let (status, value) = call(&h.app, "POST", "/v1/admin/tariffs", Some(TOKEN), Some(tariff)).await;
+    let tariff: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/conformance/ocpi-2.2.1/tariff_8_simple_025kwh.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let tariff = json!({"tariff": tariff, "valid_from_ms": now_ms()});
+    let (status, value) = call(
+        &h.app,
+        "POST",
+        "/v1/admin/tariffs",
+        Some(TOKEN),
+        Some(tariff),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{value}");
     let bad = json!({"tariff": {"id": "T2"}, "valid_from_ms": now_ms()});
     let (status, value) = call(&h.app, "POST", "/v1/admin/tariffs", Some(TOKEN), Some(bad)).await;
-    assert_eq!((status, value["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_tariff")));
+    assert_eq!(
+        (status, value["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_tariff"))
+    );
     assert_eq!(h.store.size().unwrap(), 3);
 }

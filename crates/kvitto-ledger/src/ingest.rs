@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use kvitto_core::entry::{ChargerRegistration, CloneEvidence, Entry, SessionRecord};
 use kvitto_core::keys::{KeyId, SessionId};
-use kvitto_core::reading::{session_readings_digest, ReadingKind, SignedReading};
 use kvitto_core::limits;
+use kvitto_core::reading::{session_readings_digest, ReadingKind, SignedReading};
 
 use crate::Ledger;
 
@@ -24,7 +24,10 @@ pub struct IngestConfig {
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        IngestConfig { future_skew_ms_max: 5 * 60 * 1000, power_tolerance_percent: 2 }
+        IngestConfig {
+            future_skew_ms_max: 5 * 60 * 1000,
+            power_tolerance_percent: 2,
+        }
     }
 }
 
@@ -92,11 +95,17 @@ impl VerifiedReading {
     /// Checks `reading`'s signature with `key`, which must be the key its key id names.
     pub fn verify(reading: SignedReading, key: &VerifyingKey) -> Result<Self, Rejection> {
         if KeyId::of(key.as_bytes()) != reading.reading.key_id {
-            return Err(Rejection::new(RejectCode::UnknownCharger, "the key does not match the reading's key id"));
+            return Err(Rejection::new(
+                RejectCode::UnknownCharger,
+                "the key does not match the reading's key id",
+            ));
         }
-        reading
-            .verify(key)
-            .map_err(|_| Rejection::new(RejectCode::BadSignature, "the reading's signature does not verify under the registered key"))?;
+        reading.verify(key).map_err(|_| {
+            Rejection::new(
+                RejectCode::BadSignature,
+                "the reading's signature does not verify under the registered key",
+            )
+        })?;
         Ok(VerifiedReading(reading))
     }
 
@@ -166,7 +175,11 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn new(code: RejectCode, message: impl Into<String>) -> Self {
-        Rejection { code, message: message.into(), index: None }
+        Rejection {
+            code,
+            message: message.into(),
+            index: None,
+        }
     }
     pub fn at(mut self, index: usize) -> Self {
         self.index = Some(index);
@@ -226,7 +239,14 @@ impl Ledger {
                 Some(state) => state,
                 None => {
                     let Some(state) = self.chargers.get(&key_id) else {
-                        return Err((Rejection::new(RejectCode::UnknownCharger, format!("charger key {key_id} is not registered")).at(i), None));
+                        return Err((
+                            Rejection::new(
+                                RejectCode::UnknownCharger,
+                                format!("charger key {key_id} is not registered"),
+                            )
+                            .at(i),
+                            None,
+                        ));
                     };
                     overlay.entry(key_id).or_insert_with(|| state.clone())
                 }
@@ -242,7 +262,10 @@ impl Ledger {
                         pending_entries.push(Entry::SessionClosed(record));
                     }
                 }
-                Err(Refusal { rejection, evidence }) => {
+                Err(Refusal {
+                    rejection,
+                    evidence,
+                }) => {
                     let kept = evidence.and_then(|evidence| {
                         // Record the evidence against the committed state, once per counter.
                         let committed = self.chargers.get_mut(&key_id)?;
@@ -261,7 +284,10 @@ impl Ledger {
             }
         }
         // Every reading passed: fold the overlay back and assign log indices.
-        let mut effects = Effects { readings, ..Effects::default() };
+        let mut effects = Effects {
+            readings,
+            ..Effects::default()
+        };
         for entry in pending_entries {
             let session = match &entry {
                 Entry::SessionClosed(record) => Some(record.session),
@@ -290,15 +316,29 @@ impl Ledger {
         use RejectCode::*;
         let r = &signed.reading;
         if r.network != self.network {
-            return Err(Refusal::new(WrongNetwork, format!("reading is for network {}, this log is {}", r.network, self.network)));
+            return Err(Refusal::new(
+                WrongNetwork,
+                format!(
+                    "reading is for network {}, this log is {}",
+                    r.network, self.network
+                ),
+            ));
         }
         if r.timestamp_ms < state.registration.valid_from_ms {
-            return Err(Refusal::new(KeyNotYetValid, format!(
-                "reading signed at {} ms, the key is valid from {} ms", r.timestamp_ms, state.registration.valid_from_ms)));
+            return Err(Refusal::new(
+                KeyNotYetValid,
+                format!(
+                    "reading signed at {} ms, the key is valid from {} ms",
+                    r.timestamp_ms, state.registration.valid_from_ms
+                ),
+            ));
         }
         if let Some(revoked) = state.revoked_from_ms {
             if r.timestamp_ms >= revoked {
-                return Err(Refusal::new(KeyRevoked, format!("the charger key was revoked from {revoked} ms")));
+                return Err(Refusal::new(
+                    KeyRevoked,
+                    format!("the charger key was revoked from {revoked} ms"),
+                ));
             }
         }
         let last_counter = state.last.map_or(0, |l| l.counter);
@@ -309,7 +349,12 @@ impl Ledger {
                 .chargers
                 .get(&r.key_id)
                 .and_then(|committed| committed.open.as_ref())
-                .and_then(|open| open.readings.iter().find(|x| x.reading.counter == r.counter).cloned())
+                .and_then(|open| {
+                    open.readings
+                        .iter()
+                        .find(|x| x.reading.counter == r.counter)
+                        .cloned()
+                })
                 .or_else(|| archive.reading(&r.key_id, r.counter));
             return match stored {
                 Some(stored) if &stored == signed => Err(Refusal::new(ReplayedReading, format!(
@@ -324,26 +369,50 @@ impl Ledger {
             };
         }
         if r.counter != last_counter + 1 {
-            return Err(Refusal::new(CounterGap, format!(
-                "counter {} skips ahead; the next counter must be {}", r.counter, last_counter + 1)));
+            return Err(Refusal::new(
+                CounterGap,
+                format!(
+                    "counter {} skips ahead; the next counter must be {}",
+                    r.counter,
+                    last_counter + 1
+                ),
+            ));
         }
         let expected_prev = state.last.map_or([0u8; 32], |l| l.hash);
         if r.prev_hash != expected_prev {
-            return Err(Refusal::new(BrokenChain, "prev_hash does not match the hash of the charger's previous reading"));
+            return Err(Refusal::new(
+                BrokenChain,
+                "prev_hash does not match the hash of the charger's previous reading",
+            ));
         }
         if r.timestamp_ms > now_ms.saturating_add(self.config.future_skew_ms_max) {
-            return Err(Refusal::new(TimestampInFuture, format!(
-                "timestamp is {} ms ahead of the node's clock, at most {} ms allowed",
-                r.timestamp_ms - now_ms, self.config.future_skew_ms_max)));
+            return Err(Refusal::new(
+                TimestampInFuture,
+                format!(
+                    "timestamp is {} ms ahead of the node's clock, at most {} ms allowed",
+                    r.timestamp_ms - now_ms,
+                    self.config.future_skew_ms_max
+                ),
+            ));
         }
         if let Some(last) = state.last {
             if r.timestamp_ms < last.timestamp_ms {
-                return Err(Refusal::new(TimestampRegressed, format!(
-                    "timestamp {} ms is before the previous reading's {} ms", r.timestamp_ms, last.timestamp_ms)));
+                return Err(Refusal::new(
+                    TimestampRegressed,
+                    format!(
+                        "timestamp {} ms is before the previous reading's {} ms",
+                        r.timestamp_ms, last.timestamp_ms
+                    ),
+                ));
             }
             if r.register_wh < last.register_wh {
-                return Err(Refusal::new(RegisterDecreased, format!(
-                    "register {} Wh is below the previous reading's {} Wh", r.register_wh, last.register_wh)));
+                return Err(Refusal::new(
+                    RegisterDecreased,
+                    format!(
+                        "register {} Wh is below the previous reading's {} Wh",
+                        r.register_wh, last.register_wh
+                    ),
+                ));
             }
             let energy_wh = u128::from(r.register_wh - last.register_wh);
             let elapsed_ms = u128::from(r.timestamp_ms - last.timestamp_ms);
@@ -354,38 +423,65 @@ impl Ledger {
                 / 100
                 + 3_600_000;
             if energy_wh * 3_600_000 > allowed_wh_x {
-                return Err(Refusal::new(PowerImplausible, format!(
-                    "{energy_wh} Wh in {elapsed_ms} ms exceeds the charger's maximum of {} W",
-                    state.registration.max_power_w)));
+                return Err(Refusal::new(
+                    PowerImplausible,
+                    format!(
+                        "{energy_wh} Wh in {elapsed_ms} ms exceeds the charger's maximum of {} W",
+                        state.registration.max_power_w
+                    ),
+                ));
             }
         }
         match r.kind {
             ReadingKind::Start => {
                 if let Some(open) = &state.open {
-                    return Err(Refusal::new(SessionAlreadyOpen, format!(
-                        "session {} is still open; stop it before starting another", open.session)));
+                    return Err(Refusal::new(
+                        SessionAlreadyOpen,
+                        format!(
+                            "session {} is still open; stop it before starting another",
+                            open.session
+                        ),
+                    ));
                 }
                 if new_sessions.contains(&r.session) || archive.session_exists(&r.session) {
-                    return Err(Refusal::new(SessionIdReused, format!("session id {} was used before", r.session)));
+                    return Err(Refusal::new(
+                        SessionIdReused,
+                        format!("session id {} was used before", r.session),
+                    ));
                 }
                 Ok(Step::Accept { closes: None })
             }
             ReadingKind::Intermediate | ReadingKind::Stop => {
                 let Some(open) = &state.open else {
-                    return Err(Refusal::new(NoOpenSession, "no session is open on this charger; a session begins with a start reading"));
+                    return Err(Refusal::new(
+                        NoOpenSession,
+                        "no session is open on this charger; a session begins with a start reading",
+                    ));
                 };
                 if open.session != r.session {
-                    return Err(Refusal::new(SessionMismatch, format!(
-                        "reading names session {}, but session {} is open", r.session, open.session)));
+                    return Err(Refusal::new(
+                        SessionMismatch,
+                        format!(
+                            "reading names session {}, but session {} is open",
+                            r.session, open.session
+                        ),
+                    ));
                 }
                 if r.kind == ReadingKind::Stop {
                     let mut all = open.readings.clone();
                     all.push(signed.clone());
-                    return Ok(Step::Accept { closes: Some(self.session_record(state, &all)) });
+                    return Ok(Step::Accept {
+                        closes: Some(self.session_record(state, &all)),
+                    });
                 }
                 if open.readings.len() + 2 > limits::READINGS_PER_SESSION_MAX as usize {
-                    return Err(Refusal::new(SessionTooLong, format!(
-                        "a session holds at most {} readings; only the stop reading fits", limits::READINGS_PER_SESSION_MAX)));
+                    return Err(Refusal::new(
+                        SessionTooLong,
+                        format!(
+                            "a session holds at most {} readings; only the stop reading fits",
+                            limits::READINGS_PER_SESSION_MAX
+                        ),
+                    ));
                 }
                 Ok(Step::Accept { closes: None })
             }
@@ -429,7 +525,10 @@ struct Refusal {
 
 impl Refusal {
     fn new(code: RejectCode, message: impl Into<String>) -> Self {
-        Refusal { rejection: Rejection::new(code, message), evidence: None }
+        Refusal {
+            rejection: Rejection::new(code, message),
+            evidence: None,
+        }
     }
 }
 
@@ -442,7 +541,12 @@ fn apply(state: &mut ChargerState, signed: &SignedReading) {
         register_wh: r.register_wh,
     });
     match r.kind {
-        ReadingKind::Start => state.open = Some(OpenSession { session: r.session, readings: vec![signed.clone()] }),
+        ReadingKind::Start => {
+            state.open = Some(OpenSession {
+                session: r.session,
+                readings: vec![signed.clone()],
+            })
+        }
         ReadingKind::Intermediate => {
             if let Some(open) = state.open.as_mut() {
                 open.readings.push(signed.clone());

@@ -12,11 +12,12 @@
 //! Not here: storage, the Merkle tree, HTTP, clocks, signatures of the log itself.
 
 mod ingest;
+pub mod pricing;
 pub mod registry;
 
 pub use ingest::{
-    ChargerState, Effects, IngestConfig, LastReading, OpenSession, ReadingArchive, Rejection,
-    RejectCode, VerifiedReading,
+    ChargerState, Effects, IngestConfig, LastReading, OpenSession, ReadingArchive, RejectCode,
+    Rejection, VerifiedReading,
 };
 pub use registry::{PublishedTariff, RegistryError, TariffIndex};
 
@@ -37,7 +38,13 @@ pub struct Ledger {
 
 impl Ledger {
     pub fn new(network: NetworkId, config: IngestConfig) -> Self {
-        Ledger { network, config, chargers: HashMap::new(), tariffs: TariffIndex::default(), size: 0 }
+        Ledger {
+            network,
+            config,
+            chargers: HashMap::new(),
+            tariffs: TariffIndex::default(),
+            size: 0,
+        }
     }
 
     /// Rebuilds a ledger from stored state (the node calls this at startup).
@@ -49,7 +56,13 @@ impl Ledger {
         size: u64,
     ) -> Self {
         let chargers = chargers.into_iter().map(|c| (c.key_id(), c)).collect();
-        Ledger { network, config, chargers, tariffs, size }
+        Ledger {
+            network,
+            config,
+            chargers,
+            tariffs,
+            size,
+        }
     }
 
     pub fn network(&self) -> NetworkId {

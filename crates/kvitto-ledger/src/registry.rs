@@ -3,7 +3,9 @@
 use serde::Serialize;
 use thiserror::Error;
 
-use kvitto_core::entry::{ChargerRegistration, ChargerRevocation, Entry, TariffPublication, TariffRef};
+use kvitto_core::entry::{
+    ChargerRegistration, ChargerRevocation, Entry, TariffPublication, TariffRef,
+};
 use kvitto_core::{limits, KeyId};
 
 use crate::ingest::{ChargerState, Effects};
@@ -41,7 +43,10 @@ fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), Regist
         });
     }
     if value.chars().any(|c| c.is_control()) {
-        return Err(RegistryError::InvalidField { field, reason: "must not contain control characters".into() });
+        return Err(RegistryError::InvalidField {
+            field,
+            reason: "must not contain control characters".into(),
+        });
     }
     Ok(())
 }
@@ -73,14 +78,25 @@ impl TariffIndex {
     /// The tariff in force at `at_ms` for `tariff_id`: the publication with the latest
     /// `valid_from_ms` not after `at_ms`; on a tie, the one appended last. A variant for
     /// `counterparty` wins over the default price when one is in force.
-    pub fn in_force(&self, tariff_id: &str, counterparty: Option<&str>, at_ms: u64) -> Option<&PublishedTariff> {
+    pub fn in_force(
+        &self,
+        tariff_id: &str,
+        counterparty: Option<&str>,
+        at_ms: u64,
+    ) -> Option<&PublishedTariff> {
         let best = |want: Option<&str>| {
             self.published
                 .iter()
-                .filter(|t| t.tariff_id == tariff_id && t.counterparty.as_deref() == want && t.valid_from_ms <= at_ms)
+                .filter(|t| {
+                    t.tariff_id == tariff_id
+                        && t.counterparty.as_deref() == want
+                        && t.valid_from_ms <= at_ms
+                })
                 .max_by_key(|t| (t.valid_from_ms, t.reference.index))
         };
-        counterparty.and_then(|party| best(Some(party))).or_else(|| best(None))
+        counterparty
+            .and_then(|party| best(Some(party)))
+            .or_else(|| best(None))
     }
 }
 
@@ -93,32 +109,52 @@ pub const REGISTRATION_BACKDATE_MS_MAX: u64 = 7 * 86_400_000;
 pub const TARIFF_BACKDATE_MS_MAX: u64 = 60_000;
 
 impl Ledger {
-    pub fn register_charger(&mut self, registration: ChargerRegistration, now_ms: u64) -> Result<Effects, RegistryError> {
+    pub fn register_charger(
+        &mut self,
+        registration: ChargerRegistration,
+        now_ms: u64,
+    ) -> Result<Effects, RegistryError> {
         let key_id = registration.key_id();
         if self.chargers.contains_key(&key_id) {
             return Err(RegistryError::AlreadyRegistered(key_id));
         }
         check_text("evse_id", &registration.evse_id, limits::EVSE_ID_LEN_MAX)?;
-        check_text("meter_serial", &registration.meter_serial, limits::METER_SERIAL_LEN_MAX)?;
+        check_text(
+            "meter_serial",
+            &registration.meter_serial,
+            limits::METER_SERIAL_LEN_MAX,
+        )?;
         if let Some(tariff_id) = &registration.tariff_id {
             check_text("tariff_id", tariff_id, limits::TEXT_LEN_MAX)?;
         }
         if registration.max_power_w == 0 {
-            return Err(RegistryError::InvalidField { field: "max_power_w", reason: "must be positive".into() });
+            return Err(RegistryError::InvalidField {
+                field: "max_power_w",
+                reason: "must be positive".into(),
+            });
         }
         // A canonical encoding (y < p, as RFC 8032 requires) of a point of large order.
-        let canonical_large_order = ed25519_dalek::VerifyingKey::from_bytes(&registration.public_key)
-            .is_ok_and(|k| !k.is_weak() && k.to_edwards().compress().to_bytes() == registration.public_key);
+        let canonical_large_order =
+            ed25519_dalek::VerifyingKey::from_bytes(&registration.public_key).is_ok_and(|k| {
+                !k.is_weak() && k.to_edwards().compress().to_bytes() == registration.public_key
+            });
         if !canonical_large_order {
             return Err(RegistryError::InvalidField {
                 field: "public_key",
                 reason: "not a canonically encoded Ed25519 public key of large order".into(),
             });
         }
-        if registration.valid_from_ms.saturating_add(REGISTRATION_BACKDATE_MS_MAX) < now_ms {
+        if registration
+            .valid_from_ms
+            .saturating_add(REGISTRATION_BACKDATE_MS_MAX)
+            < now_ms
+        {
             return Err(RegistryError::InvalidField {
                 field: "valid_from_ms",
-                reason: format!("a registration may start at most {} days before it is made", REGISTRATION_BACKDATE_MS_MAX / 86_400_000),
+                reason: format!(
+                    "a registration may start at most {} days before it is made",
+                    REGISTRATION_BACKDATE_MS_MAX / 86_400_000
+                ),
             });
         }
         let state = ChargerState::new(registration.clone(), self.size);
@@ -129,9 +165,15 @@ impl Ledger {
         Ok(effects)
     }
 
-    pub fn revoke_charger(&mut self, revocation: ChargerRevocation) -> Result<Effects, RegistryError> {
+    pub fn revoke_charger(
+        &mut self,
+        revocation: ChargerRevocation,
+    ) -> Result<Effects, RegistryError> {
         check_text("reason", &revocation.reason, limits::TEXT_LEN_MAX)?;
-        let state = self.chargers.get_mut(&revocation.key_id).ok_or(RegistryError::UnknownCharger(revocation.key_id))?;
+        let state = self
+            .chargers
+            .get_mut(&revocation.key_id)
+            .ok_or(RegistryError::UnknownCharger(revocation.key_id))?;
         if state.revoked_from_ms.is_some() {
             return Err(RegistryError::AlreadyRevoked(revocation.key_id));
         }
@@ -144,7 +186,11 @@ impl Ledger {
 
     /// Appends a tariff publication. The caller has already checked that the JSON is a valid
     /// OCPI tariff; the ledger checks what it can see: ids, size, and no backdating.
-    pub fn publish_tariff(&mut self, publication: TariffPublication, now_ms: u64) -> Result<Effects, RegistryError> {
+    pub fn publish_tariff(
+        &mut self,
+        publication: TariffPublication,
+        now_ms: u64,
+    ) -> Result<Effects, RegistryError> {
         check_text("tariff_id", &publication.tariff_id, limits::TEXT_LEN_MAX)?;
         if let Some(party) = &publication.counterparty {
             check_text("counterparty", party, limits::TEXT_LEN_MAX)?;
@@ -152,17 +198,26 @@ impl Ledger {
         if publication.tariff_json.len() > limits::TARIFF_JSON_LEN_MAX {
             return Err(RegistryError::InvalidField {
                 field: "tariff",
-                reason: format!("{} bytes, at most {} allowed", publication.tariff_json.len(), limits::TARIFF_JSON_LEN_MAX),
+                reason: format!(
+                    "{} bytes, at most {} allowed",
+                    publication.tariff_json.len(),
+                    limits::TARIFF_JSON_LEN_MAX
+                ),
             });
         }
-        if publication.valid_from_ms.saturating_add(TARIFF_BACKDATE_MS_MAX) < now_ms {
+        if publication
+            .valid_from_ms
+            .saturating_add(TARIFF_BACKDATE_MS_MAX)
+            < now_ms
+        {
             return Err(RegistryError::InvalidField {
                 field: "valid_from",
                 reason: "a tariff cannot be made valid from before its publication".into(),
             });
         }
         let mut effects = Effects::default();
-        let (index, leaf_hash) = self.append(&mut effects, Entry::TariffPublished(publication.clone()));
+        let (index, leaf_hash) =
+            self.append(&mut effects, Entry::TariffPublished(publication.clone()));
         self.tariffs.push(PublishedTariff {
             tariff_id: publication.tariff_id,
             counterparty: publication.counterparty,

@@ -12,7 +12,9 @@ pub mod limits;
 pub mod sequencer;
 pub mod view;
 
-pub use sequencer::{Command, IngestError, IngestReceipt, Sequencer, SequencerConfig, SequencerHandle};
+pub use sequencer::{
+    Command, IngestError, IngestReceipt, Sequencer, SequencerConfig, SequencerHandle,
+};
 pub use view::{LogView, Published};
 
 /// Milliseconds since the Unix epoch.

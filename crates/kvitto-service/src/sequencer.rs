@@ -7,7 +7,9 @@ use std::thread;
 use kvitto_core::entry::{ChargerRegistration, ChargerRevocation, TariffPublication};
 use kvitto_core::keys::{KeyId, SessionId};
 use kvitto_core::reading::SignedReading;
-use kvitto_ledger::{Effects, IngestConfig, Ledger, ReadingArchive, RegistryError, Rejection, VerifiedReading};
+use kvitto_ledger::{
+    Effects, IngestConfig, Ledger, ReadingArchive, RegistryError, Rejection, VerifiedReading,
+};
 use kvitto_store::{Batch, KvStore, LogStore, StoreError};
 use kvitto_tlog::merkle::Frontier;
 use serde::Serialize;
@@ -28,7 +30,11 @@ pub struct SequencerConfig {
 
 impl Default for SequencerConfig {
     fn default() -> Self {
-        SequencerConfig { ingest: IngestConfig::default(), checkpoint_interval_ms: 1_000, checkpoint_entries: 1_000 }
+        SequencerConfig {
+            ingest: IngestConfig::default(),
+            checkpoint_interval_ms: 1_000,
+            checkpoint_entries: 1_000,
+        }
     }
 }
 
@@ -59,10 +65,22 @@ pub enum IngestError {
 type Reply<T> = oneshot::Sender<Result<T, IngestError>>;
 
 pub enum Command {
-    Ingest { readings: Vec<VerifiedReading>, reply: Reply<IngestReceipt> },
-    Register { registration: ChargerRegistration, reply: Reply<u64> },
-    Revoke { revocation: ChargerRevocation, reply: Reply<u64> },
-    PublishTariff { publication: TariffPublication, reply: Reply<u64> },
+    Ingest {
+        readings: Vec<VerifiedReading>,
+        reply: Reply<IngestReceipt>,
+    },
+    Register {
+        registration: ChargerRegistration,
+        reply: Reply<u64>,
+    },
+    Revoke {
+        revocation: ChargerRevocation,
+        reply: Reply<u64>,
+    },
+    PublishTariff {
+        publication: TariffPublication,
+        reply: Reply<u64>,
+    },
     /// Time passed: sign a checkpoint if one is due.
     Tick,
 }
@@ -89,24 +107,38 @@ impl std::fmt::Debug for Command {
 impl SequencerHandle {
     async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, IngestError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(make(reply)).await.map_err(|_| IngestError::Unavailable("the sequencer has stopped".into()))?;
-        rx.await.map_err(|_| IngestError::Unavailable("the sequencer stopped before answering".into()))?
+        self.tx
+            .send(make(reply))
+            .await
+            .map_err(|_| IngestError::Unavailable("the sequencer has stopped".into()))?;
+        rx.await.map_err(|_| {
+            IngestError::Unavailable("the sequencer stopped before answering".into())
+        })?
     }
 
-    pub async fn ingest(&self, readings: Vec<VerifiedReading>) -> Result<IngestReceipt, IngestError> {
+    pub async fn ingest(
+        &self,
+        readings: Vec<VerifiedReading>,
+    ) -> Result<IngestReceipt, IngestError> {
         self.call(|reply| Command::Ingest { readings, reply }).await
     }
 
     pub async fn register(&self, registration: ChargerRegistration) -> Result<u64, IngestError> {
-        self.call(|reply| Command::Register { registration, reply }).await
+        self.call(|reply| Command::Register {
+            registration,
+            reply,
+        })
+        .await
     }
 
     pub async fn revoke(&self, revocation: ChargerRevocation) -> Result<u64, IngestError> {
-        self.call(|reply| Command::Revoke { revocation, reply }).await
+        self.call(|reply| Command::Revoke { revocation, reply })
+            .await
     }
 
     pub async fn publish_tariff(&self, publication: TariffPublication) -> Result<u64, IngestError> {
-        self.call(|reply| Command::PublishTariff { publication, reply }).await
+        self.call(|reply| Command::PublishTariff { publication, reply })
+            .await
     }
 
     /// Asks for a checkpoint check; returns at once.
@@ -150,16 +182,23 @@ impl<S: KvStore> Sequencer<S> {
         let state = store.load()?;
         let mut checkpoint_size = 0;
         if let Some(note) = &state.checkpoint {
-            let (size, root) = verify_checkpoint(note)
-                .ok_or_else(|| StartError::Inconsistent("the latest checkpoint does not verify under the log key".into()))?;
+            let (size, root) = verify_checkpoint(note).ok_or_else(|| {
+                StartError::Inconsistent(
+                    "the latest checkpoint does not verify under the log key".into(),
+                )
+            })?;
             if size > state.size {
                 return Err(StartError::Inconsistent(format!(
-                    "the latest checkpoint covers {size} entries but only {} are stored", state.size)));
+                    "the latest checkpoint covers {size} entries but only {} are stored",
+                    state.size
+                )));
             }
             let stored_root = kvitto_tlog::merkle::root(&store.tree(), size)
                 .map_err(|e| StartError::Inconsistent(format!("tree: {e}")))?;
             if stored_root != root {
-                return Err(StartError::Inconsistent(format!("the stored tree at size {size} does not match the latest checkpoint")));
+                return Err(StartError::Inconsistent(format!(
+                    "the stored tree at size {size} does not match the latest checkpoint"
+                )));
             }
             checkpoint_size = size;
         }
@@ -177,7 +216,13 @@ impl<S: KvStore> Sequencer<S> {
             },
             keys,
         );
-        let ledger = Ledger::restore(network, config.ingest, state.chargers, state.tariffs, state.size);
+        let ledger = Ledger::restore(
+            network,
+            config.ingest,
+            state.chargers,
+            state.tariffs,
+            state.size,
+        );
         let (tx, rx) = mpsc::channel(limits::COMMAND_QUEUE_LEN);
         let now = clock.now_ms();
         let sequencer = Sequencer {
@@ -194,7 +239,9 @@ impl<S: KvStore> Sequencer<S> {
         let thread = thread::Builder::new()
             .name("kvitto-sequencer".into())
             .spawn(move || sequencer.run(rx))
-            .map_err(|e| StartError::Inconsistent(format!("cannot start the sequencer thread: {e}")))?;
+            .map_err(|e| {
+                StartError::Inconsistent(format!("cannot start the sequencer thread: {e}"))
+            })?;
         Ok((SequencerHandle { tx }, view, thread))
     }
 
@@ -209,7 +256,8 @@ impl<S: KvStore> Sequencer<S> {
                 _ => 0,
             };
             let mut group = vec![first];
-            while group.len() < limits::GROUP_COMMANDS_MAX && readings < limits::GROUP_READINGS_MAX {
+            while group.len() < limits::GROUP_COMMANDS_MAX && readings < limits::GROUP_READINGS_MAX
+            {
                 match rx.try_recv() {
                     Ok(cmd) => {
                         if let Command::Ingest { readings: r, .. } = &cmd {
@@ -230,7 +278,12 @@ impl<S: KvStore> Sequencer<S> {
         let now = self.clock.now_ms();
         let mut batch = Batch::default();
         // Readings and sessions staged by earlier commands of this group are not in the store yet.
-        let mut staged = GroupArchive { store: self.store.as_ref(), readings: HashMap::new(), sessions: HashSet::new() };
+        let store = self.store.clone();
+        let mut staged = GroupArchive {
+            store: store.as_ref(),
+            readings: HashMap::new(),
+            sessions: HashSet::new(),
+        };
         let mut answers: Vec<Box<dyn FnOnce()>> = Vec::with_capacity(group.len());
         let mut new_keys = Vec::new();
         for cmd in group {
@@ -243,17 +296,27 @@ impl<S: KvStore> Sequencer<S> {
                             let closed_sessions = effects
                                 .closed_sessions
                                 .iter()
-                                .map(|(session, index)| ClosedSession { session: *session, record_index: *index })
+                                .map(|(session, index)| ClosedSession {
+                                    session: *session,
+                                    record_index: *index,
+                                })
                                 .collect();
                             self.stage(&mut batch, &effects);
                             let log_size = self.frontier.size();
                             answers.push(Box::new(move || {
-                                let _ = reply.send(Ok(IngestReceipt { accepted, log_size, closed_sessions }));
+                                let _ = reply.send(Ok(IngestReceipt {
+                                    accepted,
+                                    log_size,
+                                    closed_sessions,
+                                }));
                             }));
                         }
                         Err((rejection, evidence)) => {
                             if let Some(effects) = evidence {
-                                tracing::warn!(code = rejection.code.as_str(), "charger key clone evidence recorded");
+                                tracing::warn!(
+                                    code = rejection.code.as_str(),
+                                    "charger key clone evidence recorded"
+                                );
                                 self.stage(&mut batch, &effects);
                             }
                             answers.push(Box::new(move || {
@@ -262,16 +325,23 @@ impl<S: KvStore> Sequencer<S> {
                         }
                     }
                 }
-                Command::Register { registration, reply } => {
-                    let key = ed25519_dalek::VerifyingKey::from_bytes(&registration.public_key).ok();
+                Command::Register {
+                    registration,
+                    reply,
+                } => {
+                    let key =
+                        ed25519_dalek::VerifyingKey::from_bytes(&registration.public_key).ok();
                     let key_id = registration.key_id();
-                    let result = self.ledger.register_charger(registration, now).map(|effects| {
-                        self.stage(&mut batch, &effects);
-                        if let Some(key) = key {
-                            new_keys.push((key_id, key));
-                        }
-                        effects.entries[0].0
-                    });
+                    let result = self
+                        .ledger
+                        .register_charger(registration, now)
+                        .map(|effects| {
+                            self.stage(&mut batch, &effects);
+                            if let Some(key) = key {
+                                new_keys.push((key_id, key));
+                            }
+                            effects.entries[0].0
+                        });
                     answers.push(Box::new(move || {
                         let _ = reply.send(result.map_err(IngestError::from));
                     }));
@@ -332,7 +402,8 @@ impl<S: KvStore> Sequencer<S> {
         let size = self.frontier.size();
         let pending = size - self.checkpoint_size;
         let due = pending >= self.config.checkpoint_entries
-            || (pending > 0 && now.saturating_sub(self.checkpoint_at_ms) >= self.config.checkpoint_interval_ms);
+            || (pending > 0
+                && now.saturating_sub(self.checkpoint_at_ms) >= self.config.checkpoint_interval_ms);
         if !(force || due) {
             return;
         }
@@ -364,7 +435,8 @@ struct GroupArchive<'a, S> {
 impl<S: KvStore> GroupArchive<'_, S> {
     fn add(&mut self, effects: &Effects) {
         for r in &effects.readings {
-            self.readings.insert((r.reading.key_id, r.reading.counter), r.clone());
+            self.readings
+                .insert((r.reading.key_id, r.reading.counter), r.clone());
             if r.reading.kind == kvitto_core::ReadingKind::Start {
                 self.sessions.insert(r.reading.session);
             }
@@ -374,7 +446,10 @@ impl<S: KvStore> GroupArchive<'_, S> {
 
 impl<S: KvStore> ReadingArchive for GroupArchive<'_, S> {
     fn reading(&self, key_id: &KeyId, counter: u64) -> Option<SignedReading> {
-        self.readings.get(&(*key_id, counter)).cloned().or_else(|| ReadingArchive::reading(self.store, key_id, counter))
+        self.readings
+            .get(&(*key_id, counter))
+            .cloned()
+            .or_else(|| ReadingArchive::reading(self.store, key_id, counter))
     }
 
     fn session_exists(&self, session: &SessionId) -> bool {

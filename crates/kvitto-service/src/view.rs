@@ -28,13 +28,19 @@ pub struct LogView {
 
 impl LogView {
     pub fn new(published: Published, keys: HashMap<KeyId, VerifyingKey>) -> Self {
-        LogView { published: Arc::new(RwLock::new(published)), keys: Arc::new(RwLock::new(keys)) }
+        LogView {
+            published: Arc::new(RwLock::new(published)),
+            keys: Arc::new(RwLock::new(keys)),
+        }
     }
 
     pub fn published(&self) -> Published {
         // A poisoned lock only means a panic elsewhere; the value itself is always consistent
         // because it is replaced whole.
-        self.published.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.published
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub(crate) fn publish(&self, update: impl FnOnce(&mut Published)) {
@@ -42,10 +48,17 @@ impl LogView {
     }
 
     pub fn key(&self, key_id: &KeyId) -> Option<VerifyingKey> {
-        self.keys.read().unwrap_or_else(|e| e.into_inner()).get(key_id).copied()
+        self.keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key_id)
+            .copied()
     }
 
     pub(crate) fn add_key(&self, key_id: KeyId, key: VerifyingKey) {
-        self.keys.write().unwrap_or_else(|e| e.into_inner()).insert(key_id, key);
+        self.keys
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key_id, key);
     }
 }

@@ -22,8 +22,16 @@ pub enum Cf {
 }
 
 impl Cf {
-    pub const ALL: [Cf; 8] =
-        [Cf::Meta, Cf::Entries, Cf::Nodes, Cf::Leaves, Cf::Readings, Cf::Chargers, Cf::Sessions, Cf::Checkpoints];
+    pub const ALL: [Cf; 8] = [
+        Cf::Meta,
+        Cf::Entries,
+        Cf::Nodes,
+        Cf::Leaves,
+        Cf::Readings,
+        Cf::Chargers,
+        Cf::Sessions,
+        Cf::Checkpoints,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -45,7 +53,9 @@ pub enum StoreError {
     Rocks(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
-    #[error("the database has schema version {found}, this build reads {expected}; run a migration")]
+    #[error(
+        "the database has schema version {found}, this build reads {expected}; run a migration"
+    )]
     SchemaVersion { found: u32, expected: u32 },
 }
 
@@ -76,5 +86,10 @@ pub trait KvStore: Send + Sync + 'static {
     fn multi_get(&self, cf: Cf, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError>;
     fn write(&self, batch: Batch) -> Result<(), StoreError>;
     /// Up to `limit` pairs whose key starts with `prefix`, in key order.
-    fn scan_prefix(&self, cf: Cf, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn scan_prefix(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
 }

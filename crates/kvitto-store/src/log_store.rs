@@ -1,8 +1,8 @@
 use kvitto_core::entry::{Entry, TariffRef};
 use kvitto_core::keys::{KeyId, SessionId};
 use kvitto_core::reading::SignedReading;
-use kvitto_ledger::{ChargerState, Effects, OpenSession, ReadingArchive, TariffIndex};
 use kvitto_ledger::registry::PublishedTariff;
+use kvitto_ledger::{ChargerState, Effects, OpenSession, ReadingArchive, TariffIndex};
 use kvitto_tlog::merkle::{leaf_hash, Frontier, HashReader};
 use kvitto_tlog::{Hash, NodeId};
 
@@ -36,14 +36,26 @@ impl<S: KvStore> LogStore<S> {
         match kv.get(Cf::Meta, schema::META_SCHEMA_VERSION)? {
             None => {
                 let mut batch = Batch::default();
-                batch.put(Cf::Meta, schema::META_SCHEMA_VERSION, SCHEMA_VERSION.to_be_bytes().to_vec());
+                batch.put(
+                    Cf::Meta,
+                    schema::META_SCHEMA_VERSION,
+                    SCHEMA_VERSION.to_be_bytes().to_vec(),
+                );
                 batch.put(Cf::Meta, schema::META_SIZE, 0u64.to_be_bytes().to_vec());
                 kv.write(batch)?;
             }
             Some(bytes) => {
-                let found = u32::from_be_bytes(bytes.as_slice().try_into().map_err(|_| corrupt("schema version"))?);
+                let found = u32::from_be_bytes(
+                    bytes
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| corrupt("schema version"))?,
+                );
                 if found != SCHEMA_VERSION {
-                    return Err(StoreError::SchemaVersion { found, expected: SCHEMA_VERSION });
+                    return Err(StoreError::SchemaVersion {
+                        found,
+                        expected: SCHEMA_VERSION,
+                    });
                 }
             }
         }
@@ -55,21 +67,31 @@ impl<S: KvStore> LogStore<S> {
     }
 
     pub fn size(&self) -> Result<u64, StoreError> {
-        let bytes = self.kv.get(Cf::Meta, schema::META_SIZE)?.ok_or_else(|| corrupt("log size is missing"))?;
+        let bytes = self
+            .kv
+            .get(Cf::Meta, schema::META_SIZE)?
+            .ok_or_else(|| corrupt("log size is missing"))?;
         schema::decode_u64(&bytes).ok_or_else(|| corrupt("log size"))
     }
 
     pub fn load(&self) -> Result<StoredState, StoreError> {
         let size = self.size()?;
-        let frontier = Frontier::from_reader(&self.tree(), size).map_err(|e| corrupt(format!("frontier: {e}")))?;
+        let frontier = Frontier::from_reader(&self.tree(), size)
+            .map_err(|e| corrupt(format!("frontier: {e}")))?;
         let mut chargers = Vec::new();
         for (_, value) in self.kv.scan_prefix(Cf::Chargers, &[], usize::MAX)? {
             chargers.push(self.decode_charger(&value)?);
         }
         let mut tariffs = TariffIndex::default();
-        for (key, _) in self.kv.scan_prefix(Cf::Meta, schema::META_TARIFF_PREFIX, usize::MAX)? {
-            let index = schema::decode_u64(&key[schema::META_TARIFF_PREFIX.len()..]).ok_or_else(|| corrupt("tariff key"))?;
-            let bytes = self.entry(index)?.ok_or_else(|| corrupt(format!("tariff entry {index} is missing")))?;
+        for (key, _) in self
+            .kv
+            .scan_prefix(Cf::Meta, schema::META_TARIFF_PREFIX, usize::MAX)?
+        {
+            let index = schema::decode_u64(&key[schema::META_TARIFF_PREFIX.len()..])
+                .ok_or_else(|| corrupt("tariff key"))?;
+            let bytes = self
+                .entry(index)?
+                .ok_or_else(|| corrupt(format!("tariff entry {index} is missing")))?;
             let Ok(Entry::TariffPublished(t)) = Entry::decode(&bytes) else {
                 return Err(corrupt(format!("entry {index} is not a tariff")));
             };
@@ -77,19 +99,36 @@ impl<S: KvStore> LogStore<S> {
                 tariff_id: t.tariff_id,
                 counterparty: t.counterparty,
                 valid_from_ms: t.valid_from_ms,
-                reference: TariffRef { index, leaf_hash: leaf_hash(&bytes).0 },
+                reference: TariffRef {
+                    index,
+                    leaf_hash: leaf_hash(&bytes).0,
+                },
             });
         }
         let checkpoint = self.kv.get(Cf::Meta, schema::META_CHECKPOINT)?;
-        Ok(StoredState { size, frontier, chargers, tariffs, checkpoint })
+        Ok(StoredState {
+            size,
+            frontier,
+            chargers,
+            tariffs,
+            checkpoint,
+        })
     }
 
     /// Adds `effects` to `batch`, appending their entries to `frontier`. The caller writes the
     /// batch; until then nothing is visible to readers that go through the store.
-    pub fn stage(&self, batch: &mut Batch, frontier: &mut Frontier, effects: &Effects) -> Result<(), StoreError> {
+    pub fn stage(
+        &self,
+        batch: &mut Batch,
+        frontier: &mut Frontier,
+        effects: &Effects,
+    ) -> Result<(), StoreError> {
         for (index, entry, bytes) in &effects.entries {
             if *index != frontier.size() {
-                return Err(corrupt(format!("entry index {index} does not follow log size {}", frontier.size())));
+                return Err(corrupt(format!(
+                    "entry index {index} does not follow log size {}",
+                    frontier.size()
+                )));
             }
             // Check the entry right before it is written: it must decode to what was meant.
             if Entry::decode(bytes).as_ref() != Ok(entry) {
@@ -98,7 +137,9 @@ impl<S: KvStore> LogStore<S> {
             let leaf = leaf_hash(bytes);
             batch.put(Cf::Entries, schema::index_key(*index), bytes.clone());
             batch.put(Cf::Leaves, leaf.0.to_vec(), schema::index_key(*index));
-            let nodes = frontier.append(leaf).map_err(|_| corrupt("the tree is full"))?;
+            let nodes = frontier
+                .append(leaf)
+                .map_err(|_| corrupt("the tree is full"))?;
             for (id, hash) in nodes {
                 batch.put(Cf::Nodes, schema::node_key(id), hash.0.to_vec());
             }
@@ -108,20 +149,40 @@ impl<S: KvStore> LogStore<S> {
         }
         for reading in &effects.readings {
             let r = &reading.reading;
-            batch.put(Cf::Readings, schema::reading_key(&r.key_id, r.counter), reading.encode());
+            batch.put(
+                Cf::Readings,
+                schema::reading_key(&r.key_id, r.counter),
+                reading.encode(),
+            );
             if r.kind == kvitto_core::ReadingKind::Start {
-                batch.put(Cf::Sessions, schema::session_key(&r.session), schema::session_value(schema::SESSION_OPEN, &r.key_id));
+                batch.put(
+                    Cf::Sessions,
+                    schema::session_key(&r.session),
+                    schema::session_value(schema::SESSION_OPEN, &r.key_id),
+                );
             }
         }
         for (index, entry, _) in &effects.entries {
             if let Entry::SessionClosed(record) = entry {
-                batch.put(Cf::Sessions, schema::session_key(&record.session), schema::session_value(*index, &record.key_id));
+                batch.put(
+                    Cf::Sessions,
+                    schema::session_key(&record.session),
+                    schema::session_value(*index, &record.key_id),
+                );
             }
         }
         for state in &effects.chargers {
-            batch.put(Cf::Chargers, state.key_id().0.to_vec(), schema::encode_charger(state));
+            batch.put(
+                Cf::Chargers,
+                state.key_id().0.to_vec(),
+                schema::encode_charger(state),
+            );
         }
-        batch.put(Cf::Meta, schema::META_SIZE, schema::index_key(frontier.size()));
+        batch.put(
+            Cf::Meta,
+            schema::META_SIZE,
+            schema::index_key(frontier.size()),
+        );
         Ok(())
     }
 
@@ -140,7 +201,9 @@ impl<S: KvStore> LogStore<S> {
     }
 
     pub fn entries(&self, start: u64, count: usize) -> Result<Vec<Vec<u8>>, StoreError> {
-        let keys: Vec<Vec<u8>> = (start..start + count as u64).map(schema::index_key).collect();
+        let keys: Vec<Vec<u8>> = (start..start + count as u64)
+            .map(schema::index_key)
+            .collect();
         self.kv
             .multi_get(Cf::Entries, &keys)?
             .into_iter()
@@ -150,19 +213,39 @@ impl<S: KvStore> LogStore<S> {
     }
 
     pub fn leaf_index(&self, leaf: &Hash) -> Result<Option<u64>, StoreError> {
-        Ok(self.kv.get(Cf::Leaves, &leaf.0)?.and_then(|v| schema::decode_u64(&v)))
+        Ok(self
+            .kv
+            .get(Cf::Leaves, &leaf.0)?
+            .and_then(|v| schema::decode_u64(&v)))
     }
 
-    pub fn reading(&self, key_id: &KeyId, counter: u64) -> Result<Option<SignedReading>, StoreError> {
-        match self.kv.get(Cf::Readings, &schema::reading_key(key_id, counter))? {
+    pub fn reading(
+        &self,
+        key_id: &KeyId,
+        counter: u64,
+    ) -> Result<Option<SignedReading>, StoreError> {
+        match self
+            .kv
+            .get(Cf::Readings, &schema::reading_key(key_id, counter))?
+        {
             None => Ok(None),
-            Some(bytes) => SignedReading::decode(&bytes).map(Some).map_err(|e| corrupt(format!("reading: {e}"))),
+            Some(bytes) => SignedReading::decode(&bytes)
+                .map(Some)
+                .map_err(|e| corrupt(format!("reading: {e}"))),
         }
     }
 
-    pub fn readings(&self, key_id: &KeyId, first: u64, last: u64) -> Result<Vec<SignedReading>, StoreError> {
+    pub fn readings(
+        &self,
+        key_id: &KeyId,
+        first: u64,
+        last: u64,
+    ) -> Result<Vec<SignedReading>, StoreError> {
         (first..=last)
-            .map(|c| self.reading(key_id, c)?.ok_or_else(|| corrupt(format!("reading {c} of {key_id} is missing"))))
+            .map(|c| {
+                self.reading(key_id, c)?
+                    .ok_or_else(|| corrupt(format!("reading {c} of {key_id} is missing")))
+            })
             .collect()
     }
 
@@ -171,8 +254,12 @@ impl<S: KvStore> LogStore<S> {
         let Some(value) = self.kv.get(Cf::Sessions, &schema::session_key(session))? else {
             return Ok(None);
         };
-        let (index, key_id) = schema::decode_session_value(&value).ok_or_else(|| corrupt("session value"))?;
-        Ok(Some((key_id, (index != schema::SESSION_OPEN).then_some(index))))
+        let (index, key_id) =
+            schema::decode_session_value(&value).ok_or_else(|| corrupt("session value"))?;
+        Ok(Some((
+            key_id,
+            (index != schema::SESSION_OPEN).then_some(index),
+        )))
     }
 
     /// A charger's stored state, with its open session's readings.
@@ -184,7 +271,8 @@ impl<S: KvStore> LogStore<S> {
     }
 
     fn decode_charger(&self, bytes: &[u8]) -> Result<ChargerState, StoreError> {
-        let stored = schema::decode_charger(bytes).map_err(|e| corrupt(format!("charger state: {e}")))?;
+        let stored =
+            schema::decode_charger(bytes).map_err(|e| corrupt(format!("charger state: {e}")))?;
         let mut state = stored.state;
         if let Some((session, first_counter)) = stored.open {
             let last = state.last.map_or(0, |l| l.counter);
@@ -198,7 +286,12 @@ impl<S: KvStore> LogStore<S> {
         self.kv
             .scan_prefix(Cf::Checkpoints, &[], usize::MAX)?
             .into_iter()
-            .map(|(k, v)| Ok((schema::decode_u64(&k).ok_or_else(|| corrupt("checkpoint key"))?, v)))
+            .map(|(k, v)| {
+                Ok((
+                    schema::decode_u64(&k).ok_or_else(|| corrupt("checkpoint key"))?,
+                    v,
+                ))
+            })
             .collect()
     }
 

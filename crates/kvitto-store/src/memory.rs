@@ -27,7 +27,10 @@ impl KvStore for MemoryStore {
 
     fn multi_get(&self, cf: Cf, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         let data = self.lock();
-        Ok(keys.iter().map(|k| data.get(&(cf, k.clone())).cloned()).collect())
+        Ok(keys
+            .iter()
+            .map(|k| data.get(&(cf, k.clone())).cloned())
+            .collect())
     }
 
     fn write(&self, batch: Batch) -> Result<(), StoreError> {
@@ -41,7 +44,12 @@ impl KvStore for MemoryStore {
         Ok(())
     }
 
-    fn scan_prefix(&self, cf: Cf, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan_prefix(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
         let data = self.lock();
         Ok(data
             .range((cf, prefix.to_vec())..)

@@ -1,6 +1,8 @@
 use std::path::Path;
 
-use rocksdb::{ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB};
+use rocksdb::{
+    ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB,
+};
 
 use crate::kv::{Batch, Cf, KvStore, StoreError};
 
@@ -13,7 +15,9 @@ pub struct RocksStore {
 
 impl std::fmt::Debug for RocksStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RocksStore").field("path", &self.db.path()).finish()
+        f.debug_struct("RocksStore")
+            .field("path", &self.db.path())
+            .finish()
     }
 }
 
@@ -29,13 +33,17 @@ impl RocksStore {
         // Bounded background work and open files: this runs beside the node on small machines.
         opts.increase_parallelism(2);
         opts.set_max_open_files(512);
-        let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), Options::default()));
+        let cfs = Cf::ALL
+            .iter()
+            .map(|cf| ColumnFamilyDescriptor::new(cf.name(), Options::default()));
         let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(rocks)?;
         Ok(RocksStore { db })
     }
 
     fn handle(&self, cf: Cf) -> Result<&rocksdb::ColumnFamily, StoreError> {
-        self.db.cf_handle(cf.name()).ok_or_else(|| StoreError::Corrupt(format!("column family {} is missing", cf.name())))
+        self.db
+            .cf_handle(cf.name())
+            .ok_or_else(|| StoreError::Corrupt(format!("column family {} is missing", cf.name())))
     }
 }
 
@@ -67,9 +75,17 @@ impl KvStore for RocksStore {
         self.db.write_opt(wb, &options).map_err(rocks)
     }
 
-    fn scan_prefix(&self, cf: Cf, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan_prefix(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
         let mut out = Vec::new();
-        for item in self.db.iterator_cf(self.handle(cf)?, IteratorMode::From(prefix, Direction::Forward)) {
+        for item in self.db.iterator_cf(
+            self.handle(cf)?,
+            IteratorMode::From(prefix, Direction::Forward),
+        ) {
             let (k, v) = item.map_err(rocks)?;
             if !k.starts_with(prefix) || out.len() >= limit {
                 break;

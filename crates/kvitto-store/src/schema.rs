@@ -86,7 +86,12 @@ pub fn encode_charger(state: &ChargerState) -> Vec<u8> {
     };
     match &state.last {
         None => w.u8(0),
-        Some(l) => w.u8(1).u64(l.counter).fixed(&l.hash).u64(l.timestamp_ms).u64(l.register_wh),
+        Some(l) => w
+            .u8(1)
+            .u64(l.counter)
+            .fixed(&l.hash)
+            .u64(l.timestamp_ms)
+            .u64(l.register_wh),
     };
     match &state.open {
         None => w.u8(0),
@@ -110,10 +115,16 @@ pub struct StoredCharger {
 
 pub fn decode_charger(bytes: &[u8]) -> Result<StoredCharger, DecodeError> {
     let mut r = Reader::new(bytes);
-    let registration = match Entry::decode(&r.blob("registration", kvitto_core::limits::ENTRY_LEN_MAX)?) {
-        Ok(Entry::ChargerRegistered(reg)) => reg,
-        _ => return Err(DecodeError::invalid("registration", "not a charger registration")),
-    };
+    let registration =
+        match Entry::decode(&r.blob("registration", kvitto_core::limits::ENTRY_LEN_MAX)?) {
+            Ok(Entry::ChargerRegistered(reg)) => reg,
+            _ => {
+                return Err(DecodeError::invalid(
+                    "registration",
+                    "not a charger registration",
+                ))
+            }
+        };
     let mut state = ChargerState::new(registration, r.u64("registered_at_index")?);
     if r.option_tag("revoked")? {
         state.revoked_from_ms = Some(r.u64("revoked_from_ms")?);
@@ -132,7 +143,9 @@ pub fn decode_charger(bytes: &[u8]) -> Result<StoredCharger, DecodeError> {
     };
     let n = r.u32("clone evidence count")?;
     for _ in 0..n {
-        state.clone_evidence_counters.push(r.u64("clone evidence counter")?);
+        state
+            .clone_evidence_counters
+            .push(r.u64("clone evidence counter")?);
     }
     r.finish()?;
     Ok(StoredCharger { state, open })

@@ -27,7 +27,15 @@ fn round_trip<S: KvStore>(make: impl Fn() -> S) {
     let mut all = ledger.register_charger(registration, T0).unwrap();
     all.merge(
         ledger
-            .publish_tariff(TariffPublication { tariff_id: "AC".into(), counterparty: None, valid_from_ms: T0, tariff_json: "{}".into() }, T0)
+            .publish_tariff(
+                TariffPublication {
+                    tariff_id: "AC".into(),
+                    counterparty: None,
+                    valid_from_ms: T0,
+                    tariff_json: "{}".into(),
+                },
+                T0,
+            )
             .unwrap(),
     );
     let mut batch = crate::Batch::default();
@@ -35,8 +43,15 @@ fn round_trip<S: KvStore>(make: impl Fn() -> S) {
     store.write(batch).unwrap();
     let key = SigningKey::from_bytes(&[1; 32]).verifying_key();
     for i in 0..5u64 {
-        let readings = vec![charger.start(T0 + i * 100_000), charger.meter(T0 + i * 100_000 + 10_000, 5), charger.stop(T0 + i * 100_000 + 20_000, 5)];
-        let batch_in = readings.into_iter().map(|r| VerifiedReading::verify(r, &key).unwrap()).collect();
+        let readings = vec![
+            charger.start(T0 + i * 100_000),
+            charger.meter(T0 + i * 100_000 + 10_000, 5),
+            charger.stop(T0 + i * 100_000 + 20_000, 5),
+        ];
+        let batch_in = readings
+            .into_iter()
+            .map(|r| VerifiedReading::verify(r, &key).unwrap())
+            .collect();
         let effects = ledger.ingest(batch_in, T0 + 10_000_000, &store).unwrap();
         let mut batch = crate::Batch::default();
         store.stage(&mut batch, &mut frontier, &effects).unwrap();
@@ -84,7 +99,11 @@ fn rocks_round_trip_and_reopen() {
 fn newer_schema_is_refused() {
     let kv = MemoryStore::new();
     let mut batch = crate::Batch::default();
-    batch.put(crate::Cf::Meta, crate::schema::META_SCHEMA_VERSION, 99u32.to_be_bytes().to_vec());
+    batch.put(
+        crate::Cf::Meta,
+        crate::schema::META_SCHEMA_VERSION,
+        99u32.to_be_bytes().to_vec(),
+    );
     kv.write(batch).unwrap();
     let err = LogStore::open(kv).unwrap_err().to_string();
     assert!(err.contains("schema version 99"), "{err}");
