@@ -135,8 +135,23 @@ pub async fn consistency(
     first: u64,
     first_root: &str,
 ) -> Result<Vec<String>> {
-    let (prefix, verifier, _) = log_and_verifier(client, log, verifier).await?;
+    let (prefix, verifier, pinned) = log_and_verifier(client, log, verifier).await?;
+    let mut lines = vec![];
+    if !pinned {
+        lines.push(
+            "note: using the verifier key the node itself lists; pass --verifier to pin it"
+                .to_string(),
+        );
+    }
     let cp = checkpoint(client, &prefix, &verifier).await?;
+    if first == 0 {
+        // RFC 9162 2.1.4: the empty tree is a prefix of every tree; there is nothing to fetch.
+        lines.push(format!(
+            "ok   the empty log is a prefix of the checkpoint at size {}",
+            cp.size()
+        ));
+        return Ok(lines);
+    }
     let old_root =
         Hash::from_base64(first_root).map_err(|e| anyhow::anyhow!("--first-root: {e}"))?;
     let proof: Value = client
@@ -153,8 +168,9 @@ pub async fn consistency(
         &hashes(&proof["proof"])?,
     )
     .map_err(|e| anyhow::anyhow!("consistency from size {first}: {e}"))?;
-    Ok(vec![format!(
+    lines.push(format!(
         "ok   the log at size {first} is a prefix of the checkpoint at size {}",
         cp.size()
-    )])
+    ));
+    Ok(lines)
 }

@@ -103,6 +103,7 @@ pub struct CloneEvidence {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // clone evidence is rare; boxing it would cost every decode of it an allocation for nothing
 pub enum Entry {
     ChargerRegistered(ChargerRegistration),
     ChargerRevoked(ChargerRevocation),

@@ -43,8 +43,9 @@ pub fn verify_with(
     verify_raw(key, &domain::signing_message(label, message), sig)
 }
 
-/// The rule itself, over raw message bytes with no domain label. Only the conformance tests and
-/// the C2SP note code (which has its own domain separation) call this directly.
+/// The rule itself, over raw message bytes with no domain label. Only the conformance tests call
+/// this directly. `kvitto_tlog::note` makes the same `verify_strict` call for C2SP notes (which
+/// have their own domain separation); both are pinned by the same conformance vectors.
 pub fn verify_raw(key: &VerifyingKey, message: &[u8], sig: &[u8; 64]) -> Result<(), VerifyError> {
     let signature = Signature::from_bytes(sig);
     key.verify_strict(message, &signature)

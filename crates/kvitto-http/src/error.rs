@@ -119,7 +119,7 @@ pub async fn json_errors(response: Response) -> Response {
     };
     let message = match status {
         StatusCode::REQUEST_TIMEOUT => {
-            "the request took too long and was abandoned; nothing was stored".to_string()
+            "the request took too long and was abandoned; a write already queued may still be applied, so retry it (a replayed reading answers replayed_reading)".to_string()
         }
         StatusCode::PAYLOAD_TOO_LARGE => {
             "the request body is larger than this route accepts".to_string()

@@ -148,9 +148,16 @@ pub async fn readings<S: KvStore>(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IngestReceipt>, IndexedError> {
-    let body = body.map_err(|e| IndexedError {
-        error: ApiError::new(e.status(), "body_too_large", e.body_text()),
-        index: None,
+    let body = body.map_err(|e| {
+        let code = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            "body_too_large"
+        } else {
+            "unreadable_body"
+        };
+        IndexedError {
+            error: ApiError::new(e.status(), code, e.body_text()),
+            index: None,
+        }
     })?;
     let items = parse_body(&headers, &body)?;
     let verified = if items.len() <= limits::VERIFY_INLINE_MAX {

@@ -7,7 +7,7 @@
 //! | `GET /logs`, `GET /log/{id}/checkpoint`, `GET /log/{id}/tile/...` | anyone: the log is public and holds no personal data |
 //! | `GET /log/{id}/proof/inclusion`, `GET /log/{id}/proof/consistency` | anyone |
 //! | `GET /v1/status` | anyone |
-//! | `POST /v1/readings` | anyone, but each reading must carry a valid signature of a registered, unrevoked charger key: the signature is the credential |
+//! | `POST /v1/readings` | anyone, but each reading must carry a valid signature of a registered charger key, made while the key was valid: the signature is the credential |
 //! | `POST /v1/admin/chargers`, `POST /v1/admin/chargers/{key_id}/revoke`, `POST /v1/admin/tariffs` | the operator: `Authorization: Bearer <admin token>` |
 //! | `GET /v1/sessions/{id}`, `GET /v1/sessions/{id}/price`, `GET /v1/chargers/{key_id}` | the operator (session readings are the operator's off-ledger data) |
 //!
@@ -30,7 +30,7 @@ use kvitto_core::NetworkId;
 use kvitto_service::{LogView, SequencerHandle};
 use kvitto_store::{KvStore, LogStore};
 use serde::Serialize;
-use tower::limit::ConcurrencyLimitLayer;
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub use auth::AdminToken;
@@ -113,7 +113,11 @@ pub fn router<S: KvStore>(state: AppState<S>) -> Router {
                 "this route does not take that method",
             )
         })
-        .layer(ConcurrencyLimitLayer::new(limits::CONCURRENT_REQUESTS_MAX))
+        // One semaphore for the whole node: `Router::layer` wraps each route separately, so a plain
+        // ConcurrencyLimitLayer would give every route its own limit.
+        .layer(GlobalConcurrencyLimitLayer::new(
+            limits::CONCURRENT_REQUESTS_MAX,
+        ))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_millis(limits::REQUEST_TIMEOUT_MS),

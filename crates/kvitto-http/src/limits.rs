@@ -13,7 +13,7 @@ pub const ADMIN_BODY_BYTES_MAX: usize = kvitto_core::limits::TARIFF_JSON_LEN_MAX
 pub const CONCURRENT_REQUESTS_MAX: usize = 256;
 /// A request that takes longer is answered with 408.
 pub const REQUEST_TIMEOUT_MS: u64 = 30_000;
-/// Batches at least this long are verified on the blocking pool, off the async workers.
+/// Batches longer than this are verified on the blocking pool, off the async workers.
 pub const VERIFY_INLINE_MAX: usize = 8;
 
 const _: () = assert!(READINGS_PER_REQUEST_MAX * SIGNED_LEN <= INGEST_BODY_BYTES_MAX);

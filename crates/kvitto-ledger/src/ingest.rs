@@ -227,7 +227,7 @@ impl Ledger {
         batch: Vec<VerifiedReading>,
         now_ms: u64,
         archive: &dyn ReadingArchive,
-    ) -> Result<Effects, (Rejection, Option<Effects>)> {
+    ) -> Result<Effects, (Rejection, Option<Box<Effects>>)> {
         let mut overlay: HashMap<KeyId, ChargerState> = HashMap::new();
         let mut pending_entries: Vec<Entry> = Vec::new();
         let mut readings = Vec::with_capacity(batch.len());
@@ -276,8 +276,8 @@ impl Ledger {
                         committed.clone_evidence_counters.push(counter);
                         let mut effects = Effects::default();
                         effects.chargers.push(committed.clone());
-                        self.append(&mut effects, Entry::ChargerKeyCloned(evidence));
-                        Some(effects)
+                        self.append(&mut effects, Entry::ChargerKeyCloned(*evidence));
+                        Some(Box::new(effects))
                     });
                     return Err((rejection.at(i), kept));
                 }
@@ -362,7 +362,7 @@ impl Ledger {
                 Some(stored) => Err(Refusal {
                     rejection: Rejection::new(CounterReused, format!(
                         "counter {} was already used with different content; kept as evidence that the key was cloned", r.counter)),
-                    evidence: Some(CloneEvidence { first: stored, second: signed.clone() }),
+                    evidence: Some(Box::new(CloneEvidence { first: stored, second: signed.clone() })),
                 }),
                 None => Err(Refusal::new(ReplayedReading, format!(
                     "counter {} is not above the last accepted counter {last_counter}", r.counter))),
@@ -520,7 +520,7 @@ enum Step {
 
 struct Refusal {
     rejection: Rejection,
-    evidence: Option<CloneEvidence>,
+    evidence: Option<Box<CloneEvidence>>,
 }
 
 impl Refusal {

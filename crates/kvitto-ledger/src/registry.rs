@@ -211,7 +211,7 @@ impl Ledger {
             < now_ms
         {
             return Err(RegistryError::InvalidField {
-                field: "valid_from",
+                field: "valid_from_ms",
                 reason: "a tariff cannot be made valid from before its publication".into(),
             });
         }

@@ -237,11 +237,11 @@ fn key_revoked() {
 fn replayed_reading() {
     let (mut h, mut c) = Harness::new();
     let start = c.start(T0 + MIN);
-    h.push(&[start.clone()]).unwrap();
+    h.push(std::slice::from_ref(&start)).unwrap();
     h.assert_rejected(&[start], RejectCode::ReplayedReading);
     // A replay of a reading from a closed session is found in the archive.
     let stop = c.stop(T0 + 2 * MIN, 100);
-    h.push(&[stop.clone()]).unwrap();
+    h.push(std::slice::from_ref(&stop)).unwrap();
     h.assert_rejected(&[stop], RejectCode::ReplayedReading);
 }
 
