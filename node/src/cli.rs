@@ -28,7 +28,7 @@ pub enum Command {
     Init(InitArgs),
     /// Run a node: its log on RocksDB, served over HTTP.
     Node(NodeArgs),
-    /// Simulated chargers.
+    /// Charger keys, registration, and simulated chargers.
     #[command(subcommand)]
     Charger(ChargerCommand),
     /// Inspect a node's log.
@@ -106,6 +106,33 @@ pub struct NodeArgs {
 pub enum ChargerCommand {
     /// Register N software chargers on a node and push M signed sessions from each.
     Simulate(SimulateArgs),
+    /// Generate a charger's Ed25519 key into a new file (mode 0600); print its public key and id.
+    Keygen {
+        /// The key file to create (refuses to overwrite).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Register a charger key on a node's log (operator admin token needed).
+    Register {
+        #[arg(long, default_value = "http://127.0.0.1:7800")]
+        node: String,
+        #[arg(long)]
+        admin_token_file: PathBuf,
+        /// The charger's key file, from `kvitto charger keygen`.
+        #[arg(long)]
+        key: PathBuf,
+        /// The EVSE id, e.g. SE*KVT*E0001*1.
+        #[arg(long)]
+        evse_id: String,
+        #[arg(long)]
+        meter_serial: String,
+        /// The charger's maximum power, in watts.
+        #[arg(long)]
+        max_power_w: u32,
+        /// The OCPI tariff id that prices this charger's sessions.
+        #[arg(long)]
+        tariff_id: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +146,7 @@ pub struct SimulateArgs {
     /// The network the chargers sign for; must match the node's.
     #[arg(long, default_value = "kvitto-devnet")]
     pub network: String,
+    /// Number of software chargers, each with a fresh key.
     #[arg(long, default_value_t = 10)]
     pub chargers: usize,
     /// Sessions per charger.
@@ -185,10 +213,13 @@ pub enum ProofCommand {
 pub enum BenchCommand {
     /// Durable ingest throughput and latency, against bare Ed25519 verification on the same cores.
     Ingest {
+        /// Concurrent chargers (one client task each).
         #[arg(long, default_value_t = 64)]
         chargers: usize,
+        /// Sessions per charger.
         #[arg(long, default_value_t = 50)]
         sessions: usize,
+        /// Intermediate readings per session.
         #[arg(long, default_value_t = 8)]
         intermediate: usize,
         /// Readings per request.
@@ -258,6 +289,31 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }),
+        Command::Charger(ChargerCommand::Keygen { out }) => {
+            let key = kvitto_core::keys::generate_signing_key();
+            crate::keyfile::write_secret(&out, &zeroize::Zeroizing::new(hex::encode(key.to_bytes())))?;
+            let public = key.verifying_key().to_bytes();
+            println!("created charger key {} (mode 0600)", out.display());
+            println!("  public key: {}", hex::encode(public));
+            println!("  key id:     {}", kvitto_core::KeyId::of(&public));
+            Ok(())
+        }
+        Command::Charger(ChargerCommand::Register { node, admin_token_file, key, evse_id, meter_serial, max_power_w, tariff_id }) => {
+            runtime()?.block_on(async {
+                let token = crate::keyfile::read_secret(&admin_token_file)?;
+                let seed = crate::keyfile::seed_from_hex(&crate::keyfile::read_secret(&key)?)?;
+                let public = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key().to_bytes();
+                let client = Client::new(&node, Some(token.to_string()))?;
+                let now = kvitto_service::Clock::now_ms(&kvitto_service::SystemClock);
+                let body = serde_json::json!({
+                    "public_key": hex::encode(public), "evse_id": evse_id, "meter_serial": meter_serial,
+                    "max_power_w": max_power_w, "valid_from_ms": now, "tariff_id": tariff_id,
+                });
+                let answer: serde_json::Value = client.admin_post("/v1/admin/chargers", &body).await?;
+                println!("registered charger {} as log entry {}", answer["key_id"].as_str().unwrap_or("?"), answer["index"]);
+                Ok(())
+            })
+        }
         Command::Log(LogCommand::Verify { dir, json }) => {
             let report = crate::verify::verify(&dir, !json)?;
             if json {

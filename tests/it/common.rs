@@ -80,6 +80,29 @@ impl TestNode {
             .spawn()
             .unwrap();
         self.child = Some(child);
+        self.wait_listening();
+    }
+
+    /// Starts with debug logging, stdout and stderr into `log_file`.
+    pub fn start_logging_to(&mut self, log_file: &std::path::Path) {
+        let out = std::fs::File::create(log_file).unwrap();
+        let child = kvitto()
+            .args([
+                "node",
+                "--dir",
+                self.dir.to_str().unwrap(),
+                "--log",
+                "debug",
+            ])
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        self.wait_listening();
+    }
+
+    fn wait_listening(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {

@@ -98,3 +98,45 @@ async fn bad_readings_are_rejected_and_store_nothing() {
     node.stop();
     node.verify_log();
 }
+
+/// Keys and the admin token never appear in what the node prints, even at debug level.
+#[tokio::test]
+async fn secrets_are_never_logged() {
+    let mut node = TestNode::init();
+    let log_file = node.dir.join("node.log");
+    node.start_logging_to(&log_file);
+    let client = reqwest::Client::new();
+    let mut charger = new_charger();
+    register(&client, &node, &charger, now_ms() - 60_000).await;
+    let (status, _) = post(&client, &node, &[charger.start(now_ms() - 30_000)])
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let wrong = client
+        .get(format!("{}/v1/chargers/{}", node.url(), charger.key_id()))
+        .bearer_auth("not-the-token-at-all")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 403);
+    node.stop();
+    let printed = std::fs::read_to_string(&log_file).unwrap();
+    assert!(
+        printed.contains("node started"),
+        "debug logging was on: {printed}"
+    );
+    let log_key = std::fs::read_to_string(node.dir.join("keys/log.key")).unwrap();
+    let secret_part = log_key.trim().rsplit('+').next().unwrap().to_string();
+    let p2p_key = std::fs::read_to_string(node.dir.join("keys/p2p.key")).unwrap();
+    for (name, secret) in [
+        ("admin token", node.token.as_str()),
+        ("log key", secret_part.as_str()),
+        ("peer key", p2p_key.trim()),
+    ] {
+        assert!(secret.len() >= 32, "{name} looks too short to be a key");
+        assert!(
+            !printed.contains(secret),
+            "the {name} appears in the node's output"
+        );
+    }
+}

@@ -1,5 +1,7 @@
 //! kvitto's integration tests: the real binary, real RocksDB, real HTTP on loopback.
 
+#![allow(clippy::unwrap_used)] // a test binary: a failed unwrap is a failed test
+
 mod common;
 mod crash;
 mod ingest;

@@ -77,7 +77,7 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Vec<u8>>, IndexedE
             })
             .collect::<Result<_, _>>()?
     } else if content_type.starts_with("application/octet-stream") {
-        if body.len() % SIGNED_LEN != 0 {
+        if !body.len().is_multiple_of(SIGNED_LEN) {
             return Err(malformed(
                 None,
                 format!(

@@ -59,6 +59,9 @@ pub enum StoreError {
     SchemaVersion { found: u32, expected: u32 },
 }
 
+/// Key-value pairs in key order, as a scan returns them.
+pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Writes that become durable together or not at all.
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -86,10 +89,5 @@ pub trait KvStore: Send + Sync + 'static {
     fn multi_get(&self, cf: Cf, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError>;
     fn write(&self, batch: Batch) -> Result<(), StoreError>;
     /// Up to `limit` pairs whose key starts with `prefix`, in key order.
-    fn scan_prefix(
-        &self,
-        cf: Cf,
-        prefix: &[u8],
-        limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn scan_prefix(&self, cf: Cf, prefix: &[u8], limit: usize) -> Result<Pairs, StoreError>;
 }

@@ -1,20 +1,22 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use crate::kv::{Batch, Cf, KvStore, StoreError};
+use crate::kv::{Batch, Cf, KvStore, Pairs, StoreError};
 
 /// An in-memory [`KvStore`] for unit tests. Not durable, by design.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    data: Mutex<BTreeMap<(Cf, Vec<u8>), Vec<u8>>>,
+    data: Mutex<Data>,
 }
+
+type Data = BTreeMap<(Cf, Vec<u8>), Vec<u8>>;
 
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(Cf, Vec<u8>), Vec<u8>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Data> {
         // A poisoned lock means a test thread panicked mid-write; the data is still usable.
         self.data.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -44,12 +46,7 @@ impl KvStore for MemoryStore {
         Ok(())
     }
 
-    fn scan_prefix(
-        &self,
-        cf: Cf,
-        prefix: &[u8],
-        limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan_prefix(&self, cf: Cf, prefix: &[u8], limit: usize) -> Result<Pairs, StoreError> {
         let data = self.lock();
         Ok(data
             .range((cf, prefix.to_vec())..)

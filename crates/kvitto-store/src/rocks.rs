@@ -4,7 +4,7 @@ use rocksdb::{
     ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB,
 };
 
-use crate::kv::{Batch, Cf, KvStore, StoreError};
+use crate::kv::{Batch, Cf, KvStore, Pairs, StoreError};
 
 /// [`KvStore`] on RocksDB. Every batch is written with `sync = true`: it is on disk, WAL
 /// fsync'd, before `write` returns. Callers group many requests into one batch so they share one
@@ -75,12 +75,7 @@ impl KvStore for RocksStore {
         self.db.write_opt(wb, &options).map_err(rocks)
     }
 
-    fn scan_prefix(
-        &self,
-        cf: Cf,
-        prefix: &[u8],
-        limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan_prefix(&self, cf: Cf, prefix: &[u8], limit: usize) -> Result<Pairs, StoreError> {
         let mut out = Vec::new();
         for item in self.db.iterator_cf(
             self.handle(cf)?,
