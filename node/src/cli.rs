@@ -185,8 +185,8 @@ pub enum ProofCommand {
         #[arg(long, default_value = "http://127.0.0.1:7800")]
         node: String,
         /// The log id (default: the node's own log).
-        #[arg(long)]
-        log: Option<String>,
+        #[arg(long = "log-id")]
+        log_id: Option<String>,
         /// Pin the log's verifier key instead of trusting the one the node lists.
         #[arg(long)]
         verifier: Option<String>,
@@ -196,8 +196,9 @@ pub enum ProofCommand {
     Consistency {
         #[arg(long, default_value = "http://127.0.0.1:7800")]
         node: String,
-        #[arg(long)]
-        log: Option<String>,
+        /// The log id (default: the node's own log).
+        #[arg(long = "log-id")]
+        log_id: Option<String>,
         #[arg(long)]
         verifier: Option<String>,
         /// The earlier tree size.
@@ -330,11 +331,11 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Proof(command) => runtime()?.block_on(async {
             let lines = match command {
-                ProofCommand::Inclusion { node, log, verifier, index } => {
-                    crate::proof::inclusion(&Client::new(&node, None)?, log.as_deref(), verifier.as_deref(), index).await?
+                ProofCommand::Inclusion { node, log_id, verifier, index } => {
+                    crate::proof::inclusion(&Client::new(&node, None)?, log_id.as_deref(), verifier.as_deref(), index).await?
                 }
-                ProofCommand::Consistency { node, log, verifier, first, first_root } => {
-                    crate::proof::consistency(&Client::new(&node, None)?, log.as_deref(), verifier.as_deref(), first, &first_root).await?
+                ProofCommand::Consistency { node, log_id, verifier, first, first_root } => {
+                    crate::proof::consistency(&Client::new(&node, None)?, log_id.as_deref(), verifier.as_deref(), first, &first_root).await?
                 }
             };
             for line in lines {
