@@ -192,11 +192,7 @@ pub async fn session<S: KvStore>(
             .ok_or_else(|| ApiError::not_found("no such session"))?;
         let (record, readings) = match index {
             Some(index) => {
-                let bytes = store
-                    .entry(index)
-                    .map_err(ApiError::internal)?
-                    .ok_or_else(|| ApiError::internal("record missing"))?;
-                let Ok(Entry::SessionClosed(record)) = Entry::decode(&bytes) else {
+                let Entry::SessionClosed(record) = stored_entry(&store, index)? else {
                     return Err(ApiError::internal(
                         "session index does not point at a session record",
                     ));
@@ -297,11 +293,7 @@ pub async fn session_price<S: KvStore>(
                 "the session is still open; it is priced when it closes",
             )
         })?;
-        let bytes = store
-            .entry(index)
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::internal("record missing"))?;
-        let Ok(Entry::SessionClosed(record)) = Entry::decode(&bytes) else {
+        let Entry::SessionClosed(record) = stored_entry(&store, index)? else {
             return Err(ApiError::internal(
                 "session index does not point at a session record",
             ));
@@ -313,11 +305,7 @@ pub async fn session_price<S: KvStore>(
                 "no tariff was in force for this charger when the session started",
             )
         })?;
-        let tariff_bytes = store
-            .entry(tariff.index)
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::internal("tariff entry missing"))?;
-        let Ok(Entry::TariffPublished(publication)) = Entry::decode(&tariff_bytes) else {
+        let Entry::TariffPublished(publication) = stored_entry(&store, tariff.index)? else {
             return Err(ApiError::internal(
                 "the record's tariff reference is not a tariff",
             ));
@@ -345,4 +333,17 @@ pub async fn session_price<S: KvStore>(
     })
     .await
     .map_err(ApiError::internal)?
+}
+
+/// Reads and decodes a stored entry; a missing or undecodable one is an internal error, since
+/// every index below the log size was checked before it was written.
+fn stored_entry<S: KvStore>(
+    store: &kvitto_store::LogStore<S>,
+    index: u64,
+) -> Result<Entry, ApiError> {
+    let bytes = store
+        .entry(index)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::internal(format!("entry {index} is missing")))?;
+    Entry::decode(&bytes).map_err(ApiError::internal)
 }
