@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // a test binary: a failed unwrap is a failed test
 
+mod cli;
 mod common;
 mod crash;
 mod ingest;

@@ -1,0 +1,101 @@
+//! The command line as a user meets it: help everywhere, tariff pricing, clear failures.
+
+use crate::common::kvitto;
+
+const OCPI: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/conformance/ocpi-2.2.1"
+);
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["init", "--help"],
+        vec!["node", "--help"],
+        vec!["charger", "simulate", "--help"],
+        vec!["charger", "keygen", "--help"],
+        vec!["charger", "register", "--help"],
+        vec!["log", "verify", "--help"],
+        vec!["proof", "inclusion", "--help"],
+        vec!["proof", "consistency", "--help"],
+        vec!["tariff", "price", "--help"],
+        vec!["tariff", "explain", "--help"],
+        vec!["tariff", "lint", "--help"],
+        vec!["bench", "ingest", "--help"],
+    ] {
+        let out = kvitto().args(&args).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("Usage: kvitto"),
+            "{args:?}: {text}"
+        );
+    }
+}
+
+#[test]
+fn tariff_price_reprices_the_spec_cdr_to_the_cent() {
+    let out = kvitto()
+        .args([
+            "tariff",
+            "price",
+            "--cdr",
+            &format!("{OCPI}/cdr_example.json"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let totals: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The CDR's own figures: 2 EUR/h, step 300 s, 1.973 h charged, billed as 2 h.
+    assert_eq!(
+        totals["total_cost"],
+        serde_json::json!({"excl_vat": 4.00, "incl_vat": 4.40})
+    );
+    for key in [
+        "total_fixed_cost",
+        "total_energy",
+        "total_energy_cost",
+        "total_time",
+        "total_time_cost",
+        "total_parking_time",
+        "total_parking_cost",
+        "total_reservation_cost",
+    ] {
+        assert!(totals.get(key).is_some(), "{key} missing from {totals}");
+    }
+}
+
+#[test]
+fn tariff_commands_fail_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"id": 1}"#).unwrap();
+    let cdr = format!("{OCPI}/cdr_example.json");
+    let cases = [
+        (
+            vec!["tariff", "lint", bad.to_str().unwrap()],
+            "country_code",
+        ),
+        (
+            vec!["tariff", "price", "--cdr", "/nonexistent.json"],
+            "/nonexistent.json",
+        ),
+        (
+            vec!["tariff", "price", "--cdr", &cdr, "--tz", "Mars/Olympus"],
+            "Mars/Olympus",
+        ),
+    ];
+    for (args, named) in cases {
+        let out = kvitto().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert!(
+            stderr.starts_with("Error: ") && stderr.contains(named),
+            "{args:?}: {stderr}"
+        );
+    }
+}
