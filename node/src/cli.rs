@@ -43,6 +43,54 @@ pub enum Command {
     /// Benchmarks that print figures and ratios.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Show a node's logs (own and mirrored), their witnessed checkpoints, peers and alerts.
+    /// Exits 2 when a split view has been detected.
+    Status {
+        #[arg(long, default_value = "http://127.0.0.1:7800")]
+        node: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Local multi-operator networks.
+    #[command(subcommand)]
+    Testnet(TestnetCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TestnetCommand {
+    /// Create node directories and a shared, pinned membership for a local network.
+    Init {
+        /// Where to create `node1`, `node2`, ... and `membership.toml`.
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        nodes: usize,
+        #[arg(long, default_value = "kvitto-testnet")]
+        network: String,
+        /// The nodes' IP addresses: one for all (loopback), or one per node, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "127.0.0.1")]
+        hosts: Vec<std::net::IpAddr>,
+        /// HTTP port of node 1; node i listens on this + i - 1.
+        #[arg(long, default_value_t = 7801)]
+        http_port: u16,
+        /// libp2p port of node 1; node i listens on this + i - 1.
+        #[arg(long, default_value_t = 7901)]
+        p2p_port: u16,
+        /// Cosignatures of other members that make a checkpoint witnessed.
+        #[arg(long)]
+        quorum: Option<usize>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Wait until every node serves the same witnessed checkpoint of every log; exit 1 if they
+    /// have not converged within the timeout.
+    Check {
+        /// A node's HTTP address; give one per node.
+        #[arg(long = "node", required = true)]
+        nodes: Vec<String>,
+        #[arg(long, default_value_t = 60)]
+        timeout_s: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -355,6 +403,63 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Status { node, json } => runtime()?.block_on(async {
+            let (status, text, alarmed) = crate::status::status(&Client::new(&node, None)?).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                print!("{text}");
+            }
+            if alarmed {
+                std::process::exit(2);
+            }
+            Ok(())
+        }),
+        Command::Testnet(TestnetCommand::Init { dir, nodes, network, hosts, http_port, p2p_port, quorum, json }) => {
+            let options = crate::testnet::TestnetOptions {
+                dir,
+                nodes,
+                network,
+                hosts,
+                http_port_base: http_port,
+                p2p_port_base: p2p_port,
+                quorum,
+            };
+            let (membership, nodes) = crate::testnet::init(&options)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&serde_json::json!({"membership": membership, "nodes": nodes}))?);
+            } else {
+                print!("{}", crate::testnet::describe(&membership, &nodes));
+            }
+            Ok(())
+        }
+        Command::Testnet(TestnetCommand::Check { nodes, timeout_s }) => runtime()?.block_on(async {
+            let clients = nodes.iter().map(|n| Client::new(n, None)).collect::<Result<Vec<_>>>()?;
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(timeout_s);
+            loop {
+                let report = crate::testnet::convergence(&clients).await;
+                let done = matches!(&report, Ok(r) if r.converged);
+                if done || std::time::Instant::now() >= deadline {
+                    match report {
+                        Ok(report) => {
+                            for (id, seen) in &report.logs {
+                                println!("{id}: {}", seen[0].as_deref().unwrap_or("(no checkpoint)"));
+                            }
+                            for problem in &report.problems {
+                                println!("not converged: {problem}");
+                            }
+                            if report.converged {
+                                println!("converged: {} nodes serve the same witnessed checkpoint of {} logs", clients.len(), report.logs.len());
+                                return Ok(());
+                            }
+                            std::process::exit(1);
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        }),
         Command::Bench(BenchCommand::Ingest { chargers, sessions, intermediate, batch, json }) => runtime()?.block_on(async {
             let report = crate::bench::ingest(crate::bench::BenchOptions { chargers, sessions_per_charger: sessions, intermediate_readings: intermediate, batch })
                 .await

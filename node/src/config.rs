@@ -29,6 +29,16 @@ pub struct NodeConfig {
     /// IANA time zone of the operator's locations, for tariff time-of-day restrictions.
     #[serde(default = "default_time_zone")]
     pub time_zone: String,
+    /// The libp2p listen address, e.g. `/ip4/127.0.0.1/tcp/7101`. With a membership, the node
+    /// joins the network: it mirrors and witnesses every member's log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p2p_listen: Option<String>,
+    /// The network's membership file, relative to the node directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub membership: Option<PathBuf>,
+    /// The SHA-256 of the membership file, hex: the node refuses any other file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub membership_sha256: Option<String>,
 }
 
 fn default_time_zone() -> String {
@@ -55,6 +65,9 @@ impl NodeConfig {
             checkpoint_entries: default_checkpoint_entries(),
             future_skew_ms_max: default_future_skew_ms_max(),
             time_zone: default_time_zone(),
+            p2p_listen: None,
+            membership: None,
+            membership_sha256: None,
         };
         config.validate()?;
         Ok(config)
@@ -83,6 +96,12 @@ impl NodeConfig {
         if self.checkpoint_interval_ms == 0 || self.checkpoint_entries == 0 {
             bail!("checkpoint_interval_ms and checkpoint_entries must be positive");
         }
+        if self.membership.is_some() != self.membership_sha256.is_some() {
+            bail!("membership and membership_sha256 go together: the file is pinned by its hash");
+        }
+        if self.membership.is_some() && self.p2p_listen.is_none() {
+            bail!("a node with a membership needs p2p_listen");
+        }
         Ok(())
     }
 
@@ -97,7 +116,12 @@ impl NodeConfig {
 
     /// The log's URL path segment: the operator id with `*` as `-`, lower case.
     pub fn log_id(&self) -> String {
-        self.operator.replace('*', "-").to_lowercase()
+        log_id_of(&self.operator)
+    }
+
+    /// The name of this node's witness (cosignature) key.
+    pub fn witness_name(&self) -> String {
+        format!("{}/witness", self.origin())
     }
 
     /// The checkpoint origin, also the log key's name.
@@ -126,6 +150,11 @@ impl NodeConfig {
     }
 }
 
+/// The URL path segment of an operator's log: the party id with `*` as `-`, lower case.
+pub fn log_id_of(operator: &str) -> String {
+    kvitto_replica::log_id(operator)
+}
+
 /// Paths inside a node directory.
 #[derive(Debug, Clone)]
 pub struct NodeDir(pub PathBuf);
@@ -142,5 +171,12 @@ impl NodeDir {
     }
     pub fn admin_token(&self) -> PathBuf {
         self.0.join("keys/admin.token")
+    }
+    pub fn witness_key(&self) -> PathBuf {
+        self.0.join("keys/witness.key")
+    }
+    /// The store of the mirror of another member's log.
+    pub fn mirror_db(&self, log_id: &str) -> PathBuf {
+        self.0.join("mirrors").join(log_id)
     }
 }

@@ -8,11 +8,14 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use kvitto_core::NetworkId;
-use kvitto_http::{AdminToken, AppState, LogInfo};
+use kvitto_http::{AdminToken, AppState, LogInfo, LogKind};
 use kvitto_ledger::IngestConfig;
-use kvitto_service::{CheckpointSigner, SequencerConfig, SystemClock};
+use kvitto_service::{
+    CheckpointSigner, LogSet, PeerBoard, SequencerConfig, ServedLog, SystemClock, WitnessBoard,
+};
 use kvitto_store::{LogStore, RocksStore};
 use kvitto_tlog::checkpoint::Checkpoint;
+use kvitto_tlog::cosignature::CosignatureSigner;
 use kvitto_tlog::note::{Ed25519Signer, Ed25519Verifier};
 use kvitto_tlog::Hash;
 use tokio::net::TcpListener;
@@ -124,13 +127,34 @@ pub async fn start(
         origin,
         verifier_key: verifier.to_string(),
         prefix: format!("/log/{log_id}"),
+        operator: config.operator.clone(),
+        kind: LogKind::Own,
     };
+    let mut logs = LogSet::new(ServedLog {
+        info: info.clone(),
+        store: store.clone(),
+        view: view.clone(),
+        witness: WitnessBoard::default(),
+    });
+    let peers = PeerBoard::default();
+    let network_task = match &config.membership {
+        None => None,
+        Some(_) => {
+            Some(crate::network::join(&config, &dir, &verifier, &mut logs, peers.clone()).await?)
+        }
+    };
+    let logs = Arc::new(logs);
+    if let Some(joined) = &network_task {
+        joined.start(logs.clone());
+    }
     let state = AppState {
         store,
         view,
         sequencer: sequencer.clone(),
         admin,
         log: info.clone(),
+        logs,
+        peers,
         network,
         time_zone: config.tz()?,
     };
@@ -156,6 +180,9 @@ pub async fn start(
             .await?;
         tick_task.abort();
         let _ = tick_task.await;
+        if let Some(joined) = network_task {
+            joined.stop().await;
+        }
         // All handles are gone now; the sequencer finishes its queue and stops.
         tokio::task::spawn_blocking(move || sequencer_thread.join())
             .await?
@@ -208,6 +235,11 @@ pub fn init(
     // The libp2p identity is a separate Ed25519 key, used by the network layer.
     keyfile::write_secret(&nd.p2p_key(), &keyfile::random_hex32())?;
     keyfile::write_secret(&nd.admin_token(), &keyfile::random_hex32())?;
+    // The witness key cosigns other members' checkpoints; it is not the log key (C2SP
+    // tlog-witness keeps the two apart).
+    let witness = CosignatureSigner::generate(&config.witness_name(), &mut rand_core::OsRng)
+        .map_err(|e| anyhow::anyhow!("witness key name {:?}: {e}", config.witness_name()))?;
+    keyfile::write_secret(&nd.witness_key(), &witness.to_private_key_string())?;
     config.save(dir)?;
     Ok(InitReport {
         dir: dir.to_path_buf(),

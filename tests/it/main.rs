@@ -6,5 +6,6 @@ mod cli;
 mod common;
 mod crash;
 mod ingest;
+mod network;
 mod plain_http_client;
 mod pricing;

@@ -4,9 +4,10 @@
 //!
 //! | route | who may call it |
 //! |---|---|
-//! | `GET /logs`, `GET /log/{id}/checkpoint`, `GET /log/{id}/tile/...` | anyone: the log is public and holds no personal data |
+//! | `GET /logs`, `GET /log/{id}/checkpoint`, `GET /log/{id}/tile/...` | anyone: the logs (own and mirrored) are public and hold no personal data |
 //! | `GET /log/{id}/proof/inclusion`, `GET /log/{id}/proof/consistency` | anyone |
-//! | `GET /v1/status` | anyone |
+//! | `GET /v1/logs/{id}/witnessed` | anyone: the latest checkpoint witnessed under the policy |
+//! | `GET /v1/status` | anyone: logs, cosigners, split views and peers hold no secrets |
 //! | `POST /v1/readings` | anyone, but each reading must carry a valid signature of a registered charger key, made while the key was valid: the signature is the credential |
 //! | `POST /v1/admin/chargers`, `POST /v1/admin/chargers/{key_id}/revoke`, `POST /v1/admin/tariffs` | the operator: `Authorization: Bearer <admin token>` |
 //! | `GET /v1/sessions/{id}`, `GET /v1/sessions/{id}/price`, `GET /v1/chargers/{key_id}` | the operator (session readings are the operator's off-ledger data) |
@@ -27,27 +28,14 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use kvitto_core::NetworkId;
-use kvitto_service::{LogView, SequencerHandle};
+pub use kvitto_service::{LogInfo, LogKind};
+use kvitto_service::{LogSet, LogView, PeerBoard, SequencerHandle};
 use kvitto_store::{KvStore, LogStore};
-use serde::Serialize;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub use auth::AdminToken;
 pub use error::ApiError;
-
-/// A log this node serves.
-#[derive(Debug, Clone, Serialize)]
-pub struct LogInfo {
-    /// The URL path segment: `/log/{id}/`.
-    pub id: String,
-    /// The checkpoint origin line.
-    pub origin: String,
-    /// The C2SP note verifier key of the log.
-    pub verifier_key: String,
-    /// The URL prefix of the tlog-tiles layout.
-    pub prefix: String,
-}
 
 /// Shared state of every handler.
 pub struct AppState<S: KvStore> {
@@ -56,6 +44,9 @@ pub struct AppState<S: KvStore> {
     pub sequencer: SequencerHandle,
     pub admin: AdminToken,
     pub log: LogInfo,
+    /// Every log served under `/log/{id}/`: the own log and the mirrors.
+    pub logs: Arc<LogSet<S>>,
+    pub peers: PeerBoard,
     pub network: NetworkId,
     /// The time zone of this operator's locations, for pricing time-of-day restrictions.
     pub time_zone: chrono_tz::Tz,
@@ -69,6 +60,8 @@ impl<S: KvStore> Clone for AppState<S> {
             sequencer: self.sequencer.clone(),
             admin: self.admin.clone(),
             log: self.log.clone(),
+            logs: self.logs.clone(),
+            peers: self.peers.clone(),
             network: self.network,
             time_zone: self.time_zone,
         }
@@ -82,6 +75,7 @@ pub fn router<S: KvStore>(state: AppState<S>) -> Router {
         .route("/log/{id}/tile/{*path}", get(log::tile::<S>))
         .route("/log/{id}/proof/inclusion", get(log::inclusion::<S>))
         .route("/log/{id}/proof/consistency", get(log::consistency::<S>))
+        .route("/v1/logs/{id}/witnessed", get(log::witnessed::<S>))
         .route("/v1/status", get(log::status::<S>));
     let ingest = Router::new()
         .route("/v1/readings", post(ingest::readings::<S>))

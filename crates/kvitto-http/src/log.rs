@@ -11,6 +11,8 @@ use kvitto_tlog::tiles::{self, TilePath};
 use kvitto_tlog::Hash;
 use serde::{Deserialize, Serialize};
 
+use kvitto_service::{PeerView, ServedLog, WitnessInfo};
+
 use crate::{ApiError, AppState, LogInfo};
 
 /// Query extraction with our error shape.
@@ -22,37 +24,63 @@ mod axum_extra_query {
     pub struct Query<T>(pub T);
 }
 
-fn check_log<S: KvStore>(state: &AppState<S>, id: &str) -> Result<(), ApiError> {
-    if id == state.log.id {
-        Ok(())
-    } else {
-        Err(ApiError::not_found(format!(
+fn check_log<S: KvStore>(state: &AppState<S>, id: &str) -> Result<ServedLog<S>, ApiError> {
+    state.logs.get(id).cloned().ok_or_else(|| {
+        ApiError::not_found(format!(
             "this node serves no log named {id:?}; GET /logs lists them"
-        )))
-    }
+        ))
+    })
 }
 
 pub async fn list<S: KvStore>(State(state): State<AppState<S>>) -> Json<Vec<LogInfo>> {
-    Json(vec![state.log.clone()])
+    Json(state.logs.iter().map(|log| log.info.clone()).collect())
 }
 
 pub async fn checkpoint<S: KvStore>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    check_log(&state, &id)?;
-    let published = state.view.published();
+    let log = check_log(&state, &id)?;
+    let published = log.view.published();
     let note = published
         .checkpoint
         .ok_or_else(|| ApiError::not_found("no checkpoint has been signed yet"))?;
-    Ok((
+    // The same checkpoint with the cosignatures collected for it, once there are any.
+    let board = log.witness.get();
+    let body = match board.cosigned {
+        Some(cosigned) if board.cosigned_size == published.checkpoint_size => {
+            cosigned.as_bytes().to_vec()
+        }
+        _ => note.as_ref().clone(),
+    };
+    Ok(note_response(body))
+}
+
+fn note_response(body: Vec<u8>) -> Response {
+    (
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
         ],
-        note.as_ref().clone(),
+        body,
     )
-        .into_response())
+        .into_response()
+}
+
+/// The latest checkpoint of a log that satisfies the network's trust policy, with its
+/// cosignatures: what receipts are proven against.
+pub async fn witnessed<S: KvStore>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let log = check_log(&state, &id)?;
+    let board = log.witness.get();
+    let note = board.witnessed.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no checkpoint of {id} is witnessed under the policy yet"
+        ))
+    })?;
+    Ok(note_response(note.as_bytes().to_vec()))
 }
 
 /// Serves `tile/<L>/<N>[.p/<W>]` and `tile/entries/<N>[.p/<W>]` for the current checkpoint.
@@ -62,12 +90,12 @@ pub async fn tile<S: KvStore>(
     State(state): State<AppState<S>>,
     Path((id, path)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    check_log(&state, &id)?;
+    let log = check_log(&state, &id)?;
     let path = format!("tile/{path}");
     let parsed = tiles::parse_path(&path)
         .map_err(|e| ApiError::bad_request("bad_tile_path", e.to_string()))?;
-    let size = state.view.published().checkpoint_size;
-    let store = state.store.clone();
+    let size = log.view.published().checkpoint_size;
+    let store = log.store.clone();
     let (bytes, partial) =
         tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, bool), ApiError> {
             match parsed {
@@ -150,8 +178,8 @@ pub async fn inclusion<S: KvStore>(
     Path(id): Path<String>,
     Query(query): Query<InclusionQuery>,
 ) -> Result<Json<InclusionProof>, ApiError> {
-    check_log(&state, &id)?;
-    let published = state.view.published();
+    let log = check_log(&state, &id)?;
+    let published = log.view.published();
     let size = query.size.unwrap_or(published.checkpoint_size);
     if size > published.checkpoint_size {
         return Err(ApiError::bad_request(
@@ -162,7 +190,7 @@ pub async fn inclusion<S: KvStore>(
             ),
         ));
     }
-    let store = state.store.clone();
+    let store = log.store.clone();
     let proof = tokio::task::spawn_blocking(move || -> Result<InclusionProof, ApiError> {
         let index = match (query.index, &query.leaf_hash) {
             (Some(index), None) => index,
@@ -232,8 +260,8 @@ pub async fn consistency<S: KvStore>(
     Path(id): Path<String>,
     Query(query): Query<ConsistencyQuery>,
 ) -> Result<Json<ConsistencyProof>, ApiError> {
-    check_log(&state, &id)?;
-    let limit = state.view.published().checkpoint_size;
+    let log = check_log(&state, &id)?;
+    let limit = log.view.published().checkpoint_size;
     if query.first > query.second || query.second > limit {
         return Err(ApiError::bad_request(
             "size_out_of_range",
@@ -251,7 +279,7 @@ pub async fn consistency<S: KvStore>(
             proof: Vec::new(),
         }));
     }
-    let store = state.store.clone();
+    let store = log.store.clone();
     let proof = tokio::task::spawn_blocking(move || {
         consistency_proof(&store.tree(), query.first, query.second)
     })
@@ -272,16 +300,57 @@ pub struct Status {
     size: u64,
     root: String,
     checkpoint_size: u64,
+    /// Every served log, the own one included.
+    logs: Vec<LogStatus>,
+    peers: Vec<PeerView>,
+    /// Logs proven to have shown a split view.
+    alerts: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LogStatus {
+    #[serde(flatten)]
+    info: LogInfo,
+    size: u64,
+    checkpoint_size: u64,
+    #[serde(flatten)]
+    witness: WitnessInfo,
 }
 
 pub async fn status<S: KvStore>(State(state): State<AppState<S>>) -> Json<Status> {
     let published = state.view.published();
+    let logs: Vec<LogStatus> = state
+        .logs
+        .iter()
+        .map(|log| {
+            let published = log.view.published();
+            LogStatus {
+                info: log.info.clone(),
+                size: published.size,
+                checkpoint_size: published.checkpoint_size,
+                witness: log.witness.get(),
+            }
+        })
+        .collect();
+    let alerts = logs
+        .iter()
+        .filter(|log| log.witness.split_view.is_some())
+        .map(|log| {
+            format!(
+                "split view: {} ({}) signed two checkpoints that cannot both be true",
+                log.info.origin, log.info.operator
+            )
+        })
+        .collect();
     Json(Status {
         log: state.log.clone(),
         network: state.network.to_hex(),
         size: published.size,
         root: published.root.to_base64(),
         checkpoint_size: published.checkpoint_size,
+        logs,
+        peers: state.peers.get(),
+        alerts,
     })
 }
 

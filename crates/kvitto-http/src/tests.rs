@@ -15,7 +15,8 @@ use kvitto_store::{LogStore, MemoryStore};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-use crate::{router, AdminToken, AppState, LogInfo};
+use crate::{router, AdminToken, AppState, LogInfo, LogKind};
+use kvitto_service::{LogSet, PeerBoard, ServedLog, WitnessBoard};
 
 const TOKEN: &str = "test-admin-token";
 
@@ -55,17 +56,28 @@ fn harness() -> Harness {
         |_| None,
     )
     .unwrap();
+    let info = LogInfo {
+        id: "t".into(),
+        origin: "test/log".into(),
+        verifier_key: "k".into(),
+        prefix: "/log/t".into(),
+        operator: "SE*TST".into(),
+        kind: LogKind::Own,
+    };
+    let logs = LogSet::new(ServedLog {
+        info: info.clone(),
+        store: store.clone(),
+        view: view.clone(),
+        witness: WitnessBoard::default(),
+    });
     let state = AppState {
         store: store.clone(),
         view,
         sequencer,
         admin: AdminToken::from_secret(TOKEN).unwrap(),
-        log: LogInfo {
-            id: "t".into(),
-            origin: "test/log".into(),
-            verifier_key: "k".into(),
-            prefix: "/log/t".into(),
-        },
+        log: info,
+        logs: Arc::new(logs),
+        peers: PeerBoard::default(),
         network,
         time_zone: chrono_tz::Europe::Stockholm,
     };

@@ -9,17 +9,23 @@
 //! states it touches and only folds it back when every reading passed, so a rejected batch leaves
 //! no trace (except [`kvitto_core::entry::CloneEvidence`], which is kept on purpose).
 //!
+//! [`Ledger::replay_batch`] is the same logic run by a node that mirrors another operator's log:
+//! it re-derives every entry from its inputs (the registry fields, or a session's signed
+//! readings) and requires the result to be byte-identical to the logged entry.
+//!
 //! Not here: storage, the Merkle tree, HTTP, clocks, signatures of the log itself.
 
 mod ingest;
 pub mod pricing;
 pub mod registry;
+mod replay;
 
 pub use ingest::{
     ChargerState, Effects, IngestConfig, LastReading, OpenSession, ReadingArchive, RejectCode,
     Rejection, VerifiedReading,
 };
 pub use registry::{PublishedTariff, RegistryError, TariffIndex};
+pub use replay::{PendingCloneCheck, ReplayError, ReplayErrorKind, ReplayItem};
 
 use std::collections::HashMap;
 
@@ -34,6 +40,8 @@ pub struct Ledger {
     tariffs: TariffIndex,
     /// Log size: the index the next appended entry gets.
     size: u64,
+    /// Replay only: clone evidence whose first reading lies beyond the last replayed session.
+    pending_clone_checks: Vec<PendingCloneCheck>,
 }
 
 impl Ledger {
@@ -44,6 +52,7 @@ impl Ledger {
             chargers: HashMap::new(),
             tariffs: TariffIndex::default(),
             size: 0,
+            pending_clone_checks: Vec::new(),
         }
     }
 
@@ -62,6 +71,7 @@ impl Ledger {
             chargers,
             tariffs,
             size,
+            pending_clone_checks: Vec::new(),
         }
     }
 
@@ -86,5 +96,7 @@ impl Ledger {
     }
 }
 
+#[cfg(test)]
+mod replay_tests;
 #[cfg(test)]
 mod tests;

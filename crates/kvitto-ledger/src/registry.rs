@@ -75,6 +75,11 @@ impl TariffIndex {
         &self.published
     }
 
+    /// Drops publications appended after the first `len` (undoing a rejected replay batch).
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.published.truncate(len);
+    }
+
     /// The tariff in force at `at_ms` for `tariff_id`: the publication with the latest
     /// `valid_from_ms` not after `at_ms`; on a tie, the one appended last. A variant for
     /// `counterparty` wins over the default price when one is in force.

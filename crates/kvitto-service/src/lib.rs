@@ -5,13 +5,20 @@
 //!   effects in one sync'd batch (group commit), and only then answers each request. It also signs
 //!   checkpoints, persisting each before publishing it.
 //! - [`view`]: the published state readers see (log size, root, latest checkpoint, key cache).
+//! - [`logs`]: every log the node serves (its own and its mirrors) and what the replication
+//!   layer publishes about each: cosignatures, the witnessed checkpoint, split views, peers.
 //!
 //! Not here: HTTP, CLI, key files. Time comes from a [`Clock`] so tests can control it.
 
 pub mod limits;
+pub mod logs;
 pub mod sequencer;
 pub mod view;
 
+pub use logs::{
+    LogInfo, LogKind, LogSet, PeerBoard, PeerView, ServedLog, SplitViewInfo, WitnessBoard,
+    WitnessInfo,
+};
 pub use sequencer::{
     Command, IngestError, IngestReceipt, Sequencer, SequencerConfig, SequencerHandle,
 };

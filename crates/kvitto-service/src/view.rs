@@ -43,6 +43,11 @@ impl LogView {
             .clone()
     }
 
+    /// Replaces the published state of a mirrored log, after its entries are durable.
+    pub fn set_published(&self, published: Published) {
+        self.publish(|p| *p = published);
+    }
+
     pub(crate) fn publish(&self, update: impl FnOnce(&mut Published)) {
         update(&mut self.published.write().unwrap_or_else(|e| e.into_inner()));
     }

@@ -6,7 +6,7 @@ use kvitto_ledger::{ChargerState, Effects, OpenSession, ReadingArchive, TariffIn
 use kvitto_tlog::merkle::{leaf_hash, Frontier, HashReader};
 use kvitto_tlog::{Hash, NodeId};
 
-use crate::kv::{Batch, Cf, KvStore, StoreError};
+use crate::kv::{Batch, Cf, KvStore, Pairs, StoreError};
 use crate::schema::{self, SCHEMA_VERSION};
 
 /// The log's schema on a [`KvStore`].
@@ -190,6 +190,26 @@ impl<S: KvStore> LogStore<S> {
     pub fn stage_checkpoint(&self, batch: &mut Batch, size: u64, note: &[u8]) {
         batch.put(Cf::Meta, schema::META_CHECKPOINT, note.to_vec());
         batch.put(Cf::Checkpoints, schema::index_key(size), note.to_vec());
+    }
+
+    /// Adds a replication record (`schema::META_WITNESS_PREFIX`, `META_COSIGNED`,
+    /// `META_WITNESSED`) to `batch`.
+    pub fn stage_meta(&self, batch: &mut Batch, key: &[u8], value: &[u8]) {
+        batch.put(Cf::Meta, key.to_vec(), value.to_vec());
+    }
+
+    pub fn meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.kv.get(Cf::Meta, key)
+    }
+
+    /// Every meta record whose key starts with `prefix`, the prefix stripped from the keys.
+    pub fn meta_with_prefix(&self, prefix: &[u8]) -> Result<Pairs, StoreError> {
+        Ok(self
+            .kv
+            .scan_prefix(Cf::Meta, prefix, usize::MAX)?
+            .into_iter()
+            .map(|(k, v)| (k[prefix.len()..].to_vec(), v))
+            .collect())
     }
 
     pub fn write(&self, batch: Batch) -> Result<(), StoreError> {

@@ -6,6 +6,9 @@
 //! | meta | `size` | u64 BE, the number of durable entries |
 //! | meta | `checkpoint` | the latest signed checkpoint note |
 //! | meta | `tariff/` u64 BE | empty: the index of a tariff entry |
+//! | meta | `witness/` origin | the witness's state of another member's log (own store only) |
+//! | meta | `cosigned` | the latest checkpoint with the cosignatures collected for it |
+//! | meta | `witnessed` | the latest checkpoint witnessed under the network's policy |
 //! | entries | u64 BE index | encoded entry |
 //! | nodes | u8 level, u64 BE index | 32-byte hash |
 //! | leaves | 32-byte leaf hash | u64 BE index |
@@ -27,6 +30,9 @@ pub const META_SCHEMA_VERSION: &[u8] = b"schema_version";
 pub const META_SIZE: &[u8] = b"size";
 pub const META_CHECKPOINT: &[u8] = b"checkpoint";
 pub const META_TARIFF_PREFIX: &[u8] = b"tariff/";
+pub const META_WITNESS_PREFIX: &[u8] = b"witness/";
+pub const META_COSIGNED: &[u8] = b"cosigned";
+pub const META_WITNESSED: &[u8] = b"witnessed";
 /// Marks a session that has started but not closed.
 pub const SESSION_OPEN: u64 = u64::MAX;
 

@@ -185,7 +185,7 @@ impl ClosedSession {
 }
 
 fn whole_ms(t: DateTime<Utc>, what: impl FnOnce() -> String) -> Result<(), SessionError> {
-    if t.timestamp_subsec_nanos() % 1_000_000 == 0 {
+    if t.timestamp_subsec_nanos().is_multiple_of(1_000_000) {
         Ok(())
     } else {
         Err(SessionError::SubMillisecond { what: what() })

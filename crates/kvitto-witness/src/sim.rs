@@ -835,7 +835,7 @@ impl Sim {
     fn announce(&mut self, is_safety: bool) -> Checked {
         let total = self.members.nodes();
         for id in 0..total {
-            if (self.step + id as u64) % self.config.announce_interval_steps != 0 {
+            if !(self.step + id as u64).is_multiple_of(self.config.announce_interval_steps) {
                 continue;
             }
             let mut peers: Vec<usize> = (0..total).filter(|&p| p != id).collect();

@@ -155,7 +155,7 @@ proptest! {
         prop_assume!(length_min >= 2);
         let k = 1 + ((length_min - 1) as f64 * split_frac) as i64 % (length_min - 1);
         let wh = a.energy_wh + (b.energy_wh - a.energy_wh) * k as u64 / length_min as u64;
-        prop_assume!((b.energy_wh - a.energy_wh) * k as u64 % length_min as u64 == 0);
+        prop_assume!(((b.energy_wh - a.energy_wh) * k as u64).is_multiple_of(length_min as u64));
         let mut finer = input.clone();
         finer.samples.insert(i + 1, MeterSample { time: a.time + Duration::minutes(k), energy_wh: wh, current_a: a.current_a });
         let coarse = totals(&t, &input.validate().unwrap());

@@ -187,7 +187,7 @@ impl Subtree {
             // Sizes above 2^63 round up to 2^64, of which only 0 is a multiple below 2^64.
             Some(size) => size
                 .checked_next_power_of_two()
-                .map_or(start == 0, |a| start % a == 0),
+                .map_or(start == 0, |a| start.is_multiple_of(a)),
         };
         if !is_aligned {
             return Err(ProofError::InvalidSubtree { start, end });

@@ -1,0 +1,122 @@
+//! Answers fetch requests from the logs this node serves. Blocking: call it off the async
+//! runtime (`spawn_blocking`), it reads RocksDB.
+
+use kvitto_core::entry::Entry;
+use kvitto_service::{LogSet, ServedLog};
+use kvitto_store::KvStore;
+use kvitto_tlog::merkle::consistency_proof;
+use kvitto_tlog::tiles::{self, TilePath};
+
+use crate::limits::{ENTRIES_RESPONSE_BUDGET, TILE_LEN_MAX};
+use crate::protocol::{Request, Response, ServedEntry};
+
+/// The response to `request`, never more than the latest checkpoint of the log covers.
+pub fn respond<S: KvStore>(logs: &LogSet<S>, request: &Request) -> Response {
+    let Some(log) = logs.by_origin(request.origin()) else {
+        return Response::error(
+            "unknown_log",
+            format!("this node serves no log {:?}", request.origin()),
+        );
+    };
+    match answer(log, request) {
+        Ok(response) => response,
+        Err(response) => response,
+    }
+}
+
+fn answer<S: KvStore>(log: &ServedLog<S>, request: &Request) -> Result<Response, Response> {
+    let published = log.view.published();
+    let size = published.checkpoint_size;
+    let internal = |e: &dyn std::fmt::Display| Response::error("internal", e.to_string());
+    match request {
+        Request::Checkpoint { .. } => Ok(Response::Checkpoint(
+            published.checkpoint.map(|note| note.as_ref().clone()),
+        )),
+        Request::Entries { start, count, .. } => {
+            if *start >= size {
+                return Err(Response::error(
+                    "beyond_checkpoint",
+                    format!("entry {start} is beyond the latest checkpoint (size {size})"),
+                ));
+            }
+            let end = size.min(start.saturating_add(u64::from(*count)));
+            let raw = log
+                .store
+                .entries(*start, (end - start) as usize)
+                .map_err(|e| internal(&e))?;
+            let mut entries = Vec::with_capacity(raw.len());
+            let mut bytes = 0usize;
+            for entry in raw {
+                let readings = match Entry::decode(&entry) {
+                    Ok(Entry::SessionClosed(record)) => log
+                        .store
+                        .readings(&record.key_id, record.first_counter, record.last_counter)
+                        .map_err(|e| internal(&e))?,
+                    Ok(_) => Vec::new(),
+                    Err(e) => return Err(internal(&e)),
+                };
+                bytes += entry.len() + readings.len() * kvitto_core::reading::SIGNED_LEN;
+                entries.push(ServedEntry { entry, readings });
+                if bytes >= ENTRIES_RESPONSE_BUDGET {
+                    break;
+                }
+            }
+            Ok(Response::Entries {
+                start: *start,
+                entries,
+            })
+        }
+        Request::Consistency { first, second, .. } => {
+            if first > second || *second > size {
+                return Err(Response::error(
+                    "size_out_of_range",
+                    format!("need first <= second <= {size} (the latest checkpoint)"),
+                ));
+            }
+            if *first == 0 || first == second {
+                return Ok(Response::Proof(Vec::new()));
+            }
+            consistency_proof(&log.store.tree(), *first, *second)
+                .map(Response::Proof)
+                .map_err(|e| internal(&e))
+        }
+        Request::Tile { path, .. } => {
+            let parsed = tiles::parse_path(path)
+                .map_err(|e| Response::error("bad_tile_path", e.to_string()))?;
+            let beyond = || {
+                Response::error(
+                    "beyond_checkpoint",
+                    format!("{path} is beyond the latest checkpoint (size {size})"),
+                )
+            };
+            let bytes = match parsed {
+                TilePath::Tile(tile) => {
+                    let last_node = (tile.index() * 256 + u64::from(tile.width()))
+                        << (u32::from(tile.level()) * 8);
+                    if tile.level() > 7 || last_node > size {
+                        return Err(beyond());
+                    }
+                    tiles::read_tile(&log.store.tree(), tile).map_err(|e| internal(&e))?
+                }
+                TilePath::Bundle(bundle) => {
+                    let range = bundle.leaf_range();
+                    if range.end > size {
+                        return Err(beyond());
+                    }
+                    let entries = log
+                        .store
+                        .entries(range.start, (range.end - range.start) as usize)
+                        .map_err(|e| internal(&e))?;
+                    tiles::encode_bundle(&entries).map_err(|e| internal(&e))?
+                }
+            };
+            if bytes.len() > TILE_LEN_MAX {
+                return Err(Response::error(
+                    "tile_too_large",
+                    "the bundle exceeds the response limit; fetch entries instead",
+                ));
+            }
+            Ok(Response::Tile(bytes))
+        }
+    }
+}

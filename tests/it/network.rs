@@ -1,0 +1,440 @@
+//! Networks of real `kvitto node` processes on loopback: mirroring, witnessing, rebuilding a
+//! wiped node, and catching a byzantine log that shows two histories.
+
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use kvitto_core::entry::{ChargerRegistration, Entry};
+use kvitto_net::membership::Membership;
+use kvitto_replica::protocol::{Request, Response, ServedEntry};
+use kvitto_tlog::checkpoint::Checkpoint;
+use kvitto_tlog::merkle::{consistency_proof, MemoryTree};
+use kvitto_tlog::note::{Ed25519Signer, Verifier as _};
+use serde_json::Value;
+
+use crate::common::{kvitto, now_ms};
+
+const NETWORK: &str = "kvitto-testnet";
+
+/// A testnet made by `kvitto testnet init`, with its node processes.
+struct Testnet {
+    dir: tempfile::TempDir,
+    http_ports: Vec<u16>,
+    children: Vec<Option<Child>>,
+}
+
+/// `n` consecutive ports that are free now, from a random base.
+fn free_ports(n: usize) -> u16 {
+    loop {
+        let base = 20_000 + (rand::random::<u16>() % 30_000);
+        let all_free =
+            (0..n as u16).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
+        if all_free {
+            return base;
+        }
+    }
+}
+
+impl Testnet {
+    fn init(n: usize) -> Testnet {
+        let dir = tempfile::tempdir().unwrap();
+        let http = free_ports(n);
+        let p2p = free_ports(n);
+        let out = kvitto()
+            .args(["testnet", "init", "--dir"])
+            .arg(dir.path())
+            .args(["--nodes", &n.to_string(), "--network", NETWORK])
+            .args([
+                "--http-port",
+                &http.to_string(),
+                "--p2p-port",
+                &p2p.to_string(),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "testnet init: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Testnet {
+            dir,
+            http_ports: (0..n as u16).map(|i| http + i).collect(),
+            children: (0..n).map(|_| None).collect(),
+        }
+    }
+
+    fn node_dir(&self, i: usize) -> PathBuf {
+        self.dir.path().join(format!("node{}", i + 1))
+    }
+
+    fn url(&self, i: usize) -> String {
+        format!("http://127.0.0.1:{}", self.http_ports[i])
+    }
+
+    fn membership(&self) -> Membership {
+        Membership::load(&self.dir.path().join("membership.toml")).unwrap()
+    }
+
+    fn start(&mut self, i: usize) {
+        let log =
+            std::fs::File::create(self.dir.path().join(format!("node{}.log", i + 1))).unwrap();
+        let child = kvitto()
+            .args(["node", "--dir"])
+            .arg(self.node_dir(i))
+            .args(["--log", "info"])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.children[i] = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", self.http_ports[i])).is_err() {
+            assert!(Instant::now() < deadline, "node {} did not start", i + 1);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn kill9(&mut self, i: usize) {
+        if let Some(mut child) = self.children[i].take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn simulate(&self, i: usize, chargers: usize, sessions: usize) {
+        let out = kvitto()
+            .args([
+                "charger",
+                "simulate",
+                "--node",
+                &self.url(i),
+                "--admin-token-file",
+            ])
+            .arg(self.node_dir(i).join("keys/admin.token"))
+            .args(["--network", NETWORK, "--json", "--batch", "6"])
+            .args(["--chargers", &chargers.to_string()])
+            .args(["--sessions", &sessions.to_string()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "simulate: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `kvitto testnet check` over `nodes`: true once they converged.
+    fn check(&self, nodes: &[usize], timeout_s: u64) -> (bool, String) {
+        let mut command = kvitto();
+        command.args(["testnet", "check", "--timeout-s", &timeout_s.to_string()]);
+        for &i in nodes {
+            command.args(["--node", &self.url(i)]);
+        }
+        let out = command.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+
+    fn logs_of(&self, i: usize) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("node{}.log", i + 1)))
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Testnet {
+    fn drop(&mut self) {
+        for i in 0..self.children.len() {
+            self.kill9(i);
+        }
+    }
+}
+
+fn get_json(url: &str) -> Value {
+    reqwest::blocking::get(url).unwrap().json().unwrap()
+}
+
+fn get_text(url: &str) -> (u16, String) {
+    let response = reqwest::blocking::get(url).unwrap();
+    (response.status().as_u16(), response.text().unwrap())
+}
+
+fn log_status<'a>(status: &'a Value, id: &str) -> &'a Value {
+    status["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == id)
+        .unwrap_or_else(|| panic!("no log {id} in {status}"))
+}
+
+#[test]
+fn three_nodes_mirror_witness_and_rebuild_a_wiped_node() {
+    let mut net = Testnet::init(3);
+    for i in 0..3 {
+        net.start(i);
+    }
+    net.simulate(0, 3, 10);
+    net.simulate(1, 2, 10);
+    let (converged, report) = net.check(&[0, 1, 2], 90);
+    assert!(
+        converged,
+        "{report}\nnode1:\n{}\nnode3:\n{}",
+        net.logs_of(0),
+        net.logs_of(2)
+    );
+
+    // Every node serves every log; the mirrors hold the same entries as the owner.
+    let own = get_json(&format!("{}/v1/status", net.url(0)));
+    let mirrored = get_json(&format!("{}/v1/status", net.url(2)));
+    let size = log_status(&own, "se-n01")["size"].as_u64().unwrap();
+    assert!(size > 30, "node 1 logged its sessions: {size}");
+    assert_eq!(log_status(&mirrored, "se-n01")["size"], size);
+    assert_eq!(log_status(&mirrored, "se-n01")["kind"], "mirror");
+    for path in [
+        "/log/se-n01/tile/0/000.p/5",
+        "/log/se-n01/tile/entries/000.p/5",
+    ] {
+        assert_eq!(
+            get_text(&format!("{}{path}", net.url(0))),
+            get_text(&format!("{}{path}", net.url(2))),
+            "{path} is the same from the owner and from a mirror"
+        );
+    }
+
+    // Node 1's witnessed checkpoint, served by node 3, is cosigned by the two others and
+    // satisfies the network's policy.
+    let membership = net.membership();
+    let (status, note) = get_text(&format!("{}/v1/logs/se-n01/witnessed", net.url(2)));
+    assert_eq!(status, 200, "{note}");
+    let witnessed = membership.policy().verify(note.as_bytes()).unwrap();
+    assert!(witnessed.checkpoint.size() > 0);
+    for member in &membership.members()[1..] {
+        let name = member.witness_key.name();
+        assert!(
+            note.contains(&format!("— {name} ")),
+            "cosigned by {name}: {note}"
+        );
+    }
+    let own_witness = membership.members()[0].witness_key.name().to_owned();
+    assert!(
+        !note.contains(&format!("— {own_witness} ")),
+        "a node never cosigns its own log"
+    );
+
+    // Wipe node 3's mirrors and witness state: it rebuilds every log from its peers.
+    net.kill9(2);
+    std::fs::remove_dir_all(net.node_dir(2).join("mirrors")).unwrap();
+    net.start(2);
+    let (converged, report) = net.check(&[0, 1, 2], 90);
+    assert!(converged, "after the wipe: {report}\n{}", net.logs_of(2));
+    let rebuilt = get_json(&format!("{}/v1/status", net.url(2)));
+    assert_eq!(log_status(&rebuilt, "se-n01")["size"], size);
+}
+
+/// Node 5's keys in the hands of an attacker: it shows history A to nodes 1 and 2 and history
+/// B to nodes 3 and 4. Each history is valid on its own.
+#[test]
+fn a_byzantine_log_showing_two_histories_is_caught_by_every_node() {
+    let mut net = Testnet::init(5);
+    for i in 0..4 {
+        net.start(i);
+    }
+    let membership = std::sync::Arc::new(net.membership());
+    let byzantine_dir = net.node_dir(4);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let started = Instant::now();
+    let flagged = runtime.block_on(async {
+        let fork = Fork::new(&byzantine_dir, &membership);
+        let (handle, mut events) = kvitto_net::spawn(kvitto_net::NetConfig {
+            keypair: kvitto_node::network::load_keypair(&kvitto_node::config::NodeDir(
+                byzantine_dir.clone(),
+            ))
+            .unwrap(),
+            listen: membership.members()[4].addresses.clone(),
+            membership: membership.clone(),
+            limits: kvitto_net::NetLimits::default(),
+        })
+        .unwrap();
+        let half_a: Vec<_> = membership.members()[..2]
+            .iter()
+            .map(|m| m.peer_id)
+            .collect();
+        let server = tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                match event {
+                    kvitto_net::NetEvent::Request { peer, data, reply } => {
+                        let history = if half_a.contains(&peer) {
+                            &fork.a
+                        } else {
+                            &fork.b
+                        };
+                        reply.send(history.answer(&data).encode());
+                    }
+                    kvitto_net::NetEvent::Gossip { id, source, .. } => {
+                        handle.report(id, source, kvitto_net::Verdict::Ignore)
+                    }
+                    _ => {}
+                }
+            }
+        });
+        // Every honest node must flag the log.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let client = reqwest::Client::new();
+        loop {
+            let mut flagged = 0;
+            for i in 0..4 {
+                let status: Value = client
+                    .get(format!("{}/v1/status", net.url(i)))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                if !log_status(&status, "se-n05")["split_view"].is_null() {
+                    flagged += 1;
+                }
+            }
+            if flagged == 4 || Instant::now() > deadline {
+                server.abort();
+                break flagged;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    assert_eq!(
+        flagged,
+        4,
+        "every honest node flags the byzantine log\nnode1:\n{}\nnode3:\n{}",
+        net.logs_of(0),
+        net.logs_of(2)
+    );
+    eprintln!(
+        "all 4 honest nodes flagged the byzantine log within {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // The evidence convicts the log on its own, and the status says so.
+    let status = get_json(&format!("{}/v1/status", net.url(3)));
+    let evidence = log_status(&status, "se-n05")["split_view"]["evidence"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bytes =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, evidence).unwrap();
+    let evidence = kvitto_witness::SplitView::decode(&bytes).unwrap();
+    evidence.verify(&membership.members()[4].log_key).unwrap();
+    assert!(status["alerts"][0].as_str().unwrap().contains("split view"));
+    let out = kvitto()
+        .args(["status", "--node", &net.url(0)])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "kvitto status exits 2 on an alert"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("SPLIT VIEW"), "{text}");
+
+    // Honest logs are unaffected: no honest log is flagged anywhere.
+    for i in 0..4 {
+        let status = get_json(&format!("{}/v1/status", net.url(i)));
+        for id in ["se-n01", "se-n02", "se-n03", "se-n04"] {
+            assert!(log_status(&status, id)["split_view"].is_null());
+        }
+    }
+}
+
+/// Two valid histories of one log, signed with its key.
+struct Fork {
+    a: History,
+    b: History,
+}
+
+struct History {
+    origin: String,
+    entries: Vec<Vec<u8>>,
+    tree: MemoryTree,
+    note: Vec<u8>,
+}
+
+impl Fork {
+    fn new(dir: &Path, membership: &Membership) -> Fork {
+        let text = std::fs::read_to_string(dir.join("keys/log.key")).unwrap();
+        let signer = Ed25519Signer::parse(text.trim()).unwrap();
+        let origin = membership.members()[4].origin.clone();
+        let history = |tag: &str| {
+            let entries: Vec<Vec<u8>> = (0..4)
+                .map(|i| {
+                    let key = kvitto_core::keys::generate_signing_key();
+                    Entry::ChargerRegistered(ChargerRegistration {
+                        public_key: key.verifying_key().to_bytes(),
+                        evse_id: format!("SE*N05*E{tag}{i}"),
+                        meter_serial: format!("M-{tag}{i}"),
+                        max_power_w: 22_000,
+                        valid_from_ms: now_ms(),
+                        tariff_id: None,
+                    })
+                    .encode()
+                })
+                .collect();
+            let tree = MemoryTree::from_entries(&entries).unwrap();
+            let note = Checkpoint::new(origin.clone(), tree.size(), tree.root(), Vec::new())
+                .unwrap()
+                .sign(&signer)
+                .unwrap()
+                .to_string()
+                .into_bytes();
+            History {
+                origin: origin.clone(),
+                entries,
+                tree,
+                note,
+            }
+        };
+        Fork {
+            a: history("A"),
+            b: history("B"),
+        }
+    }
+}
+
+impl History {
+    fn answer(&self, data: &[u8]) -> Response {
+        let Ok(request) = Request::decode(data) else {
+            return Response::error("malformed_request", "bad request");
+        };
+        if request.origin() != self.origin {
+            return Response::error("unknown_log", "not this log");
+        }
+        match request {
+            Request::Checkpoint { .. } => Response::Checkpoint(Some(self.note.clone())),
+            Request::Entries { start, count, .. } => Response::Entries {
+                start,
+                entries: self
+                    .entries
+                    .iter()
+                    .skip(start as usize)
+                    .take(count as usize)
+                    .map(|entry| ServedEntry {
+                        entry: entry.clone(),
+                        readings: Vec::new(),
+                    })
+                    .collect(),
+            },
+            Request::Consistency { first, second, .. } => {
+                if first == 0 || first == second {
+                    Response::Proof(Vec::new())
+                } else {
+                    Response::Proof(consistency_proof(&self.tree, first, second).unwrap())
+                }
+            }
+            Request::Tile { .. } => Response::error("not_served", "no tiles here"),
+        }
+    }
+}
