@@ -29,7 +29,7 @@ pub struct BenchReport {
 }
 
 /// Verifies every reading with the strict rule on `cores` threads; readings per second.
-fn bare_verify(
+pub(crate) fn bare_verify(
     readings: &[SignedReading],
     key_of: &(dyn Fn(&SignedReading) -> ed25519_dalek::VerifyingKey + Sync),
     cores: usize,

@@ -277,6 +277,33 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Catch-up of a restarted mirror over libp2p on loopback (two nodes in this process),
+    /// against in-process ledger replay and bare Ed25519 verification on the same cores.
+    Catchup {
+        /// Chargers registered on node 1.
+        #[arg(long, default_value_t = 64)]
+        chargers: usize,
+        /// Sessions per charger.
+        #[arg(long, default_value_t = 50)]
+        sessions: usize,
+        /// Intermediate readings per session.
+        #[arg(long, default_value_t = 8)]
+        intermediate: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Latency from a checkpoint to its witnessing under the policy, and gossip bytes per
+    /// checkpoint, on loopback testnets of child `kvitto node` processes.
+    Witness {
+        /// Testnet sizes, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "3,5,10")]
+        nodes: Vec<usize>,
+        /// Sessions pushed into node 1, one checkpoint each.
+        #[arg(long, default_value_t = 10)]
+        rounds: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -473,6 +500,45 @@ pub fn run(cli: Cli) -> Result<()> {
                 println!("durable ingest:           {:.0} readings/s (HTTP, {} readings per request)", report.ingest_per_second, batch);
                 println!("ack latency per request:  p50 {:.2} ms, p99 {:.2} ms", report.request_latency_ms_p50, report.request_latency_ms_p99);
                 println!("ratio ingest/verify:      {:.2}", report.ratio);
+            }
+            Ok(())
+        }),
+        Command::Bench(BenchCommand::Catchup { chargers, sessions, intermediate, json }) => runtime()?.block_on(async {
+            let report = crate::bench_net::catchup(crate::bench_net::CatchupOptions { chargers, sessions_per_charger: sessions, intermediate_readings: intermediate, batch: 32 })
+                .await
+                .context("running the catch-up benchmark")?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                let r = &report;
+                println!("entries caught up:        {} session records, {} signed readings", r.entries, r.readings);
+                println!("cores:                    {}", r.cores);
+                println!("catch-up over libp2p:     {:.2} s: {:.0} entries/s, {:.0} readings/s ({} response bytes)", r.seconds, r.entries_per_second, r.readings_per_second, r.response_bytes);
+                println!("  of which joining:       {:.2} s (start, dial, first checkpoint poll); after it {:.0} entries/s", r.join_seconds, r.entries_per_second_after_join);
+                println!("in-process replay_batch:  {:.0} entries/s, {:.0} readings/s", r.replay_entries_per_second, r.replay_readings_per_second);
+                println!("bare verify_strict:       {:.0} readings/s (bounds entries at {:.0}/s)", r.verify_readings_per_second, r.verify_bound_entries_per_second);
+                println!("ratio catch-up/replay:    {:.2}", r.ratio_catchup_replay);
+                println!("ratio replay/verify:      {:.2} (readings/s)", r.ratio_replay_verify);
+                println!("aim {:.0} entries/s:      {}", r.aim_entries_per_second, if r.aim_reached { "reached" } else { "not reached" });
+            }
+            Ok(())
+        }),
+        Command::Bench(BenchCommand::Witness { nodes, rounds, json }) => runtime()?.block_on(async {
+            let rows = crate::bench_net::witness(crate::bench_net::WitnessOptions { nodes, rounds })
+                .await
+                .context("running the witness benchmark")?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                println!("nodes quorum  converge  ack->ckpt p50  ckpt->witnessed p50/p95/max    gossip rx B (msgs)  gossip tx B  fetch B  idle gossip rx B/s");
+                for r in &rows {
+                    println!(
+                        "{:>5} {:>6} {:>8.1}s {:>11.0} ms  {:>8.0} /{:>5.0} /{:>5.0} ms  {:>11.0} ({:>4.1}) {:>11.0} {:>8.0} {:>18.0}",
+                        r.nodes, r.quorum, r.converge_seconds, r.checkpoint_ms_p50, r.witness_ms_p50, r.witness_ms_p95, r.witness_ms_max,
+                        r.gossip_received_bytes, r.gossip_received_messages, r.gossip_published_bytes, r.fetch_bytes, r.idle_gossip_received_bytes_per_second
+                    );
+                }
+                println!("bytes and messages are per node and per checkpoint (payloads, without libp2p framing)");
             }
             Ok(())
         }),

@@ -5,6 +5,7 @@
 //! in-process ([`node::start`]).
 
 pub mod bench;
+pub mod bench_net;
 pub mod cli;
 pub mod client;
 pub mod config;

@@ -7,5 +7,6 @@ mod common;
 mod crash;
 mod ingest;
 mod network;
+mod partition;
 mod plain_http_client;
 mod pricing;

@@ -11,7 +11,7 @@ use kvitto_tlog::tiles::{self, TilePath};
 use kvitto_tlog::Hash;
 use serde::{Deserialize, Serialize};
 
-use kvitto_service::{PeerView, ServedLog, WitnessInfo};
+use kvitto_service::{NetCounters, PeerView, ServedLog, WitnessInfo};
 
 use crate::{ApiError, AppState, LogInfo};
 
@@ -303,6 +303,8 @@ pub struct Status {
     /// Every served log, the own one included.
     logs: Vec<LogStatus>,
     peers: Vec<PeerView>,
+    /// The network layer's traffic counters since the node started (empty outside a network).
+    net: NetCounters,
     /// Logs proven to have shown a split view.
     alerts: Vec<String>,
 }
@@ -350,6 +352,7 @@ pub async fn status<S: KvStore>(State(state): State<AppState<S>>) -> Json<Status
         checkpoint_size: published.checkpoint_size,
         logs,
         peers: state.peers.get(),
+        net: state.peers.net(),
         alerts,
     })
 }

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 use crate::{router, AdminToken, AppState, LogInfo, LogKind};
-use kvitto_service::{LogSet, PeerBoard, ServedLog, WitnessBoard};
+use kvitto_service::{LogSet, LogView, PeerBoard, Published, ServedLog, WitnessBoard};
 
 const TOKEN: &str = "test-admin-token";
 
@@ -38,6 +38,8 @@ impl CheckpointSigner for FakeSigner {
 struct Harness {
     app: Router,
     store: Arc<LogStore<MemoryStore>>,
+    /// What the replication layer would publish about the mirrored log `m`.
+    mirror: ServedLog<MemoryStore>,
     charger: SoftCharger,
 }
 
@@ -64,12 +66,38 @@ fn harness() -> Harness {
         operator: "SE*TST".into(),
         kind: LogKind::Own,
     };
-    let logs = LogSet::new(ServedLog {
+    let mut logs = LogSet::new(ServedLog {
         info: info.clone(),
         store: store.clone(),
         view: view.clone(),
         witness: WitnessBoard::default(),
     });
+    let mirror = ServedLog {
+        info: LogInfo {
+            id: "m".into(),
+            origin: "test/mirror".into(),
+            verifier_key: "mk".into(),
+            prefix: "/log/m".into(),
+            operator: "SE*MIR".into(),
+            kind: LogKind::Mirror,
+        },
+        store: Arc::new(LogStore::open(MemoryStore::new()).unwrap()),
+        view: LogView::new(
+            Published {
+                size: 0,
+                root: kvitto_tlog::merkle::EMPTY_ROOT,
+                checkpoint: None,
+                checkpoint_size: 0,
+            },
+            Default::default(),
+        ),
+        witness: WitnessBoard::default(),
+    };
+    logs.add_mirror(mirror.clone()).unwrap();
+    assert!(
+        logs.add_mirror(mirror.clone()).is_err(),
+        "log ids are unique"
+    );
     let state = AppState {
         store: store.clone(),
         view,
@@ -84,6 +112,7 @@ fn harness() -> Harness {
     Harness {
         app: router(state),
         store,
+        mirror,
         charger: SoftCharger::new(SigningKey::from_bytes(&[4; 32]), network),
     }
 }
@@ -216,6 +245,66 @@ async fn public_routes_need_nothing() {
     );
     let (status, _) = call(&h.app, "GET", "/log/other/checkpoint", None, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// Mirrors are public like the own log; what the replication layer publishes is what is served.
+#[tokio::test]
+async fn mirrors_and_witnessed_checkpoints_are_public() {
+    let h = harness();
+    let (status, logs) = call(&h.app, "GET", "/logs", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let kinds: Vec<(&str, &str)> = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["id"].as_str().unwrap(), l["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds, [("m", "mirror"), ("t", "own")]);
+    for uri in [
+        "/log/m/checkpoint",
+        "/v1/logs/m/witnessed",
+        "/v1/logs/x/witnessed",
+    ] {
+        let (status, value) = call(&h.app, "GET", uri, None, None).await;
+        assert_eq!(
+            (status, value["error"]["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("not_found")),
+            "{uri}"
+        );
+    }
+    let note =
+        "test/mirror\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n\n— test/mirror sig\n";
+    h.mirror.view.set_published(Published {
+        size: 0,
+        root: kvitto_tlog::merkle::EMPTY_ROOT,
+        checkpoint: Some(Arc::new(note.as_bytes().to_vec())),
+        checkpoint_size: 0,
+    });
+    h.mirror.witness.update(|w| {
+        w.witnessed = Some(Arc::new(note.to_owned()));
+        w.split_view = Some(kvitto_service::SplitViewInfo {
+            first_note: note.into(),
+            second_note: note.into(),
+            evidence: "AA==".into(),
+        });
+    });
+    for uri in ["/log/m/checkpoint", "/v1/logs/m/witnessed"] {
+        let response = h
+            .app
+            .clone()
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{uri}");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, note.as_bytes(), "{uri}");
+    }
+    let (_, status) = call(&h.app, "GET", "/v1/status", None, None).await;
+    assert_eq!(status["logs"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        status["alerts"][0],
+        "split view: test/mirror (SE*MIR) signed two checkpoints that cannot both be true"
+    );
 }
 
 #[tokio::test]

@@ -63,6 +63,6 @@ pub use libp2p::{Multiaddr, PeerId};
 pub use limits::NetLimits;
 pub use membership::{render_membership, Member, MemberSpec, Membership, MembershipError, Role};
 pub use service::{
-    gossip_message_id, spawn, GossipId, NetConfig, NetError, NetEvent, NetHandle, PeerStatus,
-    Responder, Verdict,
+    gossip_message_id, spawn, GossipId, NetConfig, NetError, NetEvent, NetHandle, NetStats,
+    PeerStatus, Responder, Verdict,
 };

@@ -3,6 +3,7 @@
 //! [`NetEvent`] receiver.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -105,6 +106,8 @@ pub struct GossipId {
     message_id: MessageId,
     /// The peer that delivered it, which gossipsub does not forward it back to.
     propagation_source: PeerId,
+    /// Payload bytes, counted in [`NetStats::gossip_forwarded_bytes`] if it is forwarded.
+    len: usize,
 }
 
 impl GossipId {
@@ -171,6 +174,101 @@ pub struct PeerStatus {
     pub last_error: Option<String>,
 }
 
+/// What this node's network layer sent and received since it started: messages and payload
+/// bytes (gossip payloads and request/response frames, without libp2p's envelopes, Noise and
+/// Yamux framing). Gossip received counts each message once: gossipsub drops duplicates before
+/// they reach the application.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct NetStats {
+    /// Messages this node published (its own checkpoints, cosignatures, evidence).
+    pub gossip_published: u64,
+    pub gossip_published_bytes: u64,
+    /// Messages delivered to the application (first copies only).
+    pub gossip_received: u64,
+    pub gossip_received_bytes: u64,
+    /// Received messages the application accepted, which gossipsub then forwards to the mesh
+    /// peers that have not sent it (counted once per message, not per recipient).
+    pub gossip_forwarded: u64,
+    pub gossip_forwarded_bytes: u64,
+    pub requests_sent: u64,
+    pub request_bytes_sent: u64,
+    pub responses_received: u64,
+    pub response_bytes_received: u64,
+    pub requests_received: u64,
+    pub request_bytes_received: u64,
+    pub responses_sent: u64,
+    pub response_bytes_sent: u64,
+}
+
+impl NetStats {
+    /// Every counter by name, in declaration order.
+    pub fn counters(&self) -> [(&'static str, u64); 14] {
+        [
+            ("gossip_published", self.gossip_published),
+            ("gossip_published_bytes", self.gossip_published_bytes),
+            ("gossip_received", self.gossip_received),
+            ("gossip_received_bytes", self.gossip_received_bytes),
+            ("gossip_forwarded", self.gossip_forwarded),
+            ("gossip_forwarded_bytes", self.gossip_forwarded_bytes),
+            ("requests_sent", self.requests_sent),
+            ("request_bytes_sent", self.request_bytes_sent),
+            ("responses_received", self.responses_received),
+            ("response_bytes_received", self.response_bytes_received),
+            ("requests_received", self.requests_received),
+            ("request_bytes_received", self.request_bytes_received),
+            ("responses_sent", self.responses_sent),
+            ("response_bytes_sent", self.response_bytes_sent),
+        ]
+    }
+}
+
+/// The counters behind [`NetStats`], shared by the swarm task and its handles.
+#[derive(Debug, Default)]
+struct Counters {
+    gossip_published: AtomicU64,
+    gossip_published_bytes: AtomicU64,
+    gossip_received: AtomicU64,
+    gossip_received_bytes: AtomicU64,
+    gossip_forwarded: AtomicU64,
+    gossip_forwarded_bytes: AtomicU64,
+    requests_sent: AtomicU64,
+    request_bytes_sent: AtomicU64,
+    responses_received: AtomicU64,
+    response_bytes_received: AtomicU64,
+    requests_received: AtomicU64,
+    request_bytes_received: AtomicU64,
+    responses_sent: AtomicU64,
+    response_bytes_sent: AtomicU64,
+}
+
+impl Counters {
+    /// Adds one message of `len` bytes to a message counter and its byte counter.
+    fn count(messages: &AtomicU64, bytes: &AtomicU64, len: usize) {
+        messages.fetch_add(1, Ordering::Relaxed);
+        bytes.fetch_add(len as u64, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> NetStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        NetStats {
+            gossip_published: get(&self.gossip_published),
+            gossip_published_bytes: get(&self.gossip_published_bytes),
+            gossip_received: get(&self.gossip_received),
+            gossip_received_bytes: get(&self.gossip_received_bytes),
+            gossip_forwarded: get(&self.gossip_forwarded),
+            gossip_forwarded_bytes: get(&self.gossip_forwarded_bytes),
+            requests_sent: get(&self.requests_sent),
+            request_bytes_sent: get(&self.request_bytes_sent),
+            responses_received: get(&self.responses_received),
+            response_bytes_received: get(&self.response_bytes_received),
+            requests_received: get(&self.requests_received),
+            request_bytes_received: get(&self.request_bytes_received),
+            responses_sent: get(&self.responses_sent),
+            response_bytes_sent: get(&self.response_bytes_sent),
+        }
+    }
+}
+
 /// What [`spawn`] needs.
 pub struct NetConfig {
     /// The node's ed25519 identity; its peer id must be a member.
@@ -187,6 +285,7 @@ pub struct NetHandle {
     local_peer_id: PeerId,
     commands: mpsc::Sender<Command>,
     replies: mpsc::Sender<Reply>,
+    counters: Arc<Counters>,
 }
 
 #[derive(Debug)]
@@ -272,6 +371,11 @@ impl NetHandle {
         result.await.unwrap_or_default()
     }
 
+    /// What the node sent and received since the network started.
+    pub fn stats(&self) -> NetStats {
+        self.counters.snapshot()
+    }
+
     /// Stops the swarm task and waits until its listeners and connections are closed.
     pub async fn shutdown(&self) {
         let (done, result) = oneshot::channel();
@@ -345,6 +449,7 @@ pub fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEvent>),
         })
         .collect();
     let protocol_version = membership.protocol_version();
+    let counters = Arc::new(Counters::default());
     let task = Task {
         swarm,
         membership,
@@ -356,6 +461,7 @@ pub fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEvent>),
         replies: reply_tx.clone(),
         peers,
         pending: HashMap::new(),
+        counters: counters.clone(),
     };
     tracing::info!(peer_id = %local_peer_id, network = task.membership.network(), "network starting");
     tokio::spawn(task.run(command_rx, reply_rx));
@@ -363,6 +469,7 @@ pub fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEvent>),
         local_peer_id,
         commands: command_tx,
         replies: reply_tx,
+        counters,
     };
     Ok((handle, event_rx))
 }
@@ -476,6 +583,7 @@ struct Task {
     peers: HashMap<PeerId, PeerState>,
     /// Outbound requests waiting for a response, at most [`OUTBOUND_REQUESTS_MAX`].
     pending: HashMap<OutboundRequestId, oneshot::Sender<Result<Vec<u8>, NetError>>>,
+    counters: Arc<Counters>,
 }
 
 impl Task {
@@ -512,6 +620,7 @@ impl Task {
     fn on_command(&mut self, command: Command) {
         match command {
             Command::Publish { data, done } => {
+                let len = data.len();
                 let result = self
                     .swarm
                     .behaviour_mut()
@@ -524,12 +633,19 @@ impl Task {
                         PublishError::MessageTooLarge => NetError::MessageTooLarge,
                         other => NetError::Protocol(format!("gossip publish failed: {other}")),
                     });
+                if result.is_ok() {
+                    let c = &self.counters;
+                    Counters::count(&c.gossip_published, &c.gossip_published_bytes, len);
+                }
                 let _ = done.send(result);
             }
             Command::Request { peer, data, done } => {
+                let len = data.len();
                 let result = self.start_request(peer, data);
                 match result {
                     Ok(id) => {
+                        let c = &self.counters;
+                        Counters::count(&c.requests_sent, &c.request_bytes_sent, len);
                         self.pending.insert(id, done);
                     }
                     Err(e) => {
@@ -593,7 +709,8 @@ impl Task {
                     Verdict::Reject => MessageAcceptance::Reject,
                     Verdict::Ignore => MessageAcceptance::Ignore,
                 };
-                self.swarm
+                let forwarded = self
+                    .swarm
                     .behaviour_mut()
                     .gossipsub
                     .report_message_validation_result(
@@ -601,8 +718,14 @@ impl Task {
                         &id.propagation_source,
                         acceptance,
                     );
+                if forwarded && verdict == Verdict::Accept {
+                    let c = &self.counters;
+                    Counters::count(&c.gossip_forwarded, &c.gossip_forwarded_bytes, id.len);
+                }
             }
             Reply::Response { channel, data } => {
+                let c = &self.counters;
+                Counters::count(&c.responses_sent, &c.response_bytes_sent, data.len());
                 if self
                     .swarm
                     .behaviour_mut()
@@ -825,6 +948,7 @@ impl Task {
         let id = GossipId {
             message_id,
             propagation_source,
+            len: message.data.len(),
         };
         let author = message.source.filter(|author| {
             *author != self.local_peer_id && self.membership.member_by_peer(author).is_some()
@@ -845,6 +969,12 @@ impl Task {
             });
             return;
         }
+        let c = &self.counters;
+        Counters::count(
+            &c.gossip_received,
+            &c.gossip_received_bytes,
+            message.data.len(),
+        );
         self.emit(NetEvent::Gossip {
             id,
             source: author,
@@ -864,6 +994,12 @@ impl Task {
                         tracing::warn!(%peer, "request from a non-member dropped");
                         return;
                     }
+                    let c = &self.counters;
+                    Counters::count(
+                        &c.requests_received,
+                        &c.request_bytes_received,
+                        request.len(),
+                    );
                     let reply = Responder {
                         channel,
                         replies: self.replies.clone(),
@@ -878,6 +1014,12 @@ impl Task {
                     request_id,
                     response,
                 } => {
+                    let c = &self.counters;
+                    Counters::count(
+                        &c.responses_received,
+                        &c.response_bytes_received,
+                        response.len(),
+                    );
                     if let Some(done) = self.pending.remove(&request_id) {
                         let _ = done.send(Ok(response));
                     }

@@ -658,6 +658,8 @@ impl<S: KvStore> Main<S> {
             })
             .collect();
         self.peers.set(peers);
+        self.peers
+            .set_net(self.net.stats().counters().into_iter().collect());
     }
 }
 

@@ -16,8 +16,8 @@ pub mod sequencer;
 pub mod view;
 
 pub use logs::{
-    LogInfo, LogKind, LogSet, PeerBoard, PeerView, ServedLog, SplitViewInfo, WitnessBoard,
-    WitnessInfo,
+    LogInfo, LogKind, LogSet, NetCounters, PeerBoard, PeerView, ServedLog, SplitViewInfo,
+    WitnessBoard, WitnessInfo,
 };
 pub use sequencer::{
     Command, IngestError, IngestReceipt, Sequencer, SequencerConfig, SequencerHandle,

@@ -157,16 +157,28 @@ pub struct PeerView {
     pub last_error: Option<String>,
 }
 
-/// The peers of the node, refreshed by the replication task.
+/// The network layer's traffic counters by name (messages and bytes sent and received).
+pub type NetCounters = BTreeMap<&'static str, u64>;
+
+/// The peers of the node and its traffic counters, refreshed by the replication task.
 #[derive(Debug, Clone, Default)]
-pub struct PeerBoard(Arc<RwLock<Vec<PeerView>>>);
+pub struct PeerBoard(Arc<RwLock<(Vec<PeerView>, NetCounters)>>);
 
 impl PeerBoard {
     pub fn get(&self) -> Vec<PeerView> {
-        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0.read().unwrap_or_else(|e| e.into_inner()).0.clone()
     }
 
     pub fn set(&self, peers: Vec<PeerView>) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = peers;
+        self.0.write().unwrap_or_else(|e| e.into_inner()).0 = peers;
+    }
+
+    /// The traffic counters; empty for a node outside any network.
+    pub fn net(&self) -> NetCounters {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).1.clone()
+    }
+
+    pub fn set_net(&self, counters: NetCounters) {
+        self.0.write().unwrap_or_else(|e| e.into_inner()).1 = counters;
     }
 }
