@@ -318,7 +318,10 @@ impl<S: KvStore> Main<S> {
             let ours = tokio::task::spawn_blocking(move || {
                 let tree = store.tree();
                 let root = kvitto_tlog::merkle::root(&tree, size).ok()?;
-                let proof = consistency_proof(&tree, size, held_size).ok()?;
+                let proof = match size < held_size {
+                    true => consistency_proof(&tree, size, held_size).ok()?,
+                    false => Vec::new(),
+                };
                 Some((root, proof))
             })
             .await

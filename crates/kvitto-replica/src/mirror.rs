@@ -10,7 +10,9 @@ use kvitto_core::reading::SignedReading;
 use kvitto_core::NetworkId;
 use kvitto_ledger::{IngestConfig, Ledger, ReadingArchive, ReplayItem};
 use kvitto_service::{Published, ServedLog};
-use kvitto_store::{Batch, KvStore, LogStore, StoreError};
+use kvitto_core::codec::{DecodeError, Reader, Writer};
+use kvitto_ledger::PendingCloneCheck;
+use kvitto_store::{Batch, KvStore, LogStore, StoreError, META_CLONE_CHECKS};
 use kvitto_tlog::checkpoint::Checkpoint;
 use kvitto_tlog::merkle::{verify_consistency, Frontier};
 use kvitto_tlog::note::Ed25519Verifier;
@@ -132,7 +134,15 @@ impl<S: KvStore> Mirror<S> {
                 Some(target)
             }
         };
-        let ledger = Ledger::restore(network, config, state.chargers, state.tariffs, state.size);
+        let mut ledger =
+            Ledger::restore(network, config, state.chargers, state.tariffs, state.size);
+        if let Some(bytes) = log.store.meta(META_CLONE_CHECKS)? {
+            let checks = decode_clone_checks(&bytes).map_err(|e| MirrorError::StoredCheckpoint {
+                origin: log.info.origin.clone(),
+                reason: format!("pending clone checks: {e}"),
+            })?;
+            ledger.restore_pending_clone_checks(checks);
+        }
         let mirror = Mirror {
             log,
             verifier,
@@ -261,6 +271,11 @@ impl<S: KvStore> Mirror<S> {
             });
         }
         let mut batch = pending.batch;
+        self.log.store.stage_meta(
+            &mut batch,
+            META_CLONE_CHECKS,
+            &encode_clone_checks(pending.ledger.pending_clone_checks()),
+        );
         if reached {
             self.log
                 .store
@@ -305,5 +320,66 @@ impl<S: KvStore> Mirror<S> {
         self.checkpoint = Some(target.clone());
         self.publish();
         Ok(true)
+    }
+}
+
+/// `n u32, n × (entry index u64, key id 16, counter u64, signed reading 170)`: the clone evidence
+/// whose cited reading belongs to a session the mirror has not replayed yet.
+fn encode_clone_checks(checks: &[PendingCloneCheck]) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.u32(checks.len() as u32);
+    for check in checks {
+        w.u64(check.entry_index)
+            .fixed(&check.key_id.0)
+            .u64(check.counter)
+            .fixed(&check.first.encode());
+    }
+    w.finish()
+}
+
+fn decode_clone_checks(bytes: &[u8]) -> Result<Vec<PendingCloneCheck>, DecodeError> {
+    let mut r = Reader::new(bytes);
+    let n = r.u32("count")?;
+    let mut checks = Vec::new();
+    for _ in 0..n {
+        checks.push(PendingCloneCheck {
+            entry_index: r.u64("entry index")?,
+            key_id: KeyId(r.array("key id")?),
+            counter: r.u64("counter")?,
+            first: SignedReading::decode(r.take("reading", kvitto_core::reading::SIGNED_LEN)?)?,
+        });
+    }
+    r.finish()?;
+    Ok(checks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_clone_checks_round_trip() {
+        let charger = kvitto_core::charger::SoftCharger::new(
+            kvitto_core::keys::generate_signing_key(),
+            NetworkId::of_name("t"),
+        );
+        let first = charger.clone().start(1_000);
+        let checks = vec![PendingCloneCheck {
+            entry_index: 7,
+            key_id: first.reading.key_id,
+            counter: first.reading.counter,
+            first,
+        }];
+        let bytes = encode_clone_checks(&checks);
+        let decoded = decode_clone_checks(&bytes).unwrap();
+        assert_eq!(decoded.len(), 1);
+        assert_eq!(
+            (decoded[0].entry_index, decoded[0].key_id, decoded[0].counter),
+            (7, checks[0].key_id, checks[0].counter)
+        );
+        assert_eq!(decoded[0].first, checks[0].first);
+        for cut in 0..bytes.len() {
+            assert!(decode_clone_checks(&bytes[..cut]).is_err());
+        }
     }
 }
