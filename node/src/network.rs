@@ -110,14 +110,14 @@ pub async fn join(
 
 impl Joined {
     /// Starts replication over the complete set of served logs.
-    pub fn start(&self, logs: Arc<LogSet<RocksStore>>) {
+    pub fn start(&self, logs: Arc<LogSet<RocksStore>>) -> Result<()> {
         let Some(pending) = self
             .pending
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take()
         else {
-            return;
+            return Ok(());
         };
         let config = ReplicaConfig {
             membership: pending.membership,
@@ -126,13 +126,10 @@ impl Joined {
             witness_signer: pending.witness,
             peers: pending.peers,
         };
-        let net = self.net.clone();
-        let task = tokio::spawn(async move {
-            if let Err(e) = kvitto_replica::run(config, net, pending.events).await {
-                tracing::error!("replication stopped: {e}");
-            }
-        });
+        let replica = kvitto_replica::start(config, self.net.clone())?;
+        let task = tokio::spawn(replica.run(pending.events));
         *self.replica.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
+        Ok(())
     }
 
     pub async fn stop(self) {

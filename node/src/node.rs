@@ -145,7 +145,7 @@ pub async fn start(
     };
     let logs = Arc::new(logs);
     if let Some(joined) = &network_task {
-        joined.start(logs.clone());
+        joined.start(logs.clone())?;
     }
     let state = AppState {
         store,

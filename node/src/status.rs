@@ -46,9 +46,9 @@ fn render(status: &Value) -> String {
             "{:<10} {:<7} {:>9} {:>11} {:>10}  {:<24} {}\n",
             log["id"].as_str().unwrap_or("?"),
             log["kind"].as_str().unwrap_or("?"),
-            log["size"],
-            log["checkpoint_size"],
-            log["witnessed_size"],
+            log["size"].as_u64().unwrap_or(0),
+            log["checkpoint_size"].as_u64().unwrap_or(0),
+            log["witnessed_size"].as_u64().unwrap_or(0),
             if cosigners.is_empty() {
                 "-".to_owned()
             } else {

@@ -225,7 +225,15 @@ fn three_nodes_mirror_witness_and_rebuild_a_wiped_node() {
         "a node never cosigns its own log"
     );
 
-    // Wipe node 3's mirrors and witness state: it rebuilds every log from its peers.
+    // Cosignatures and witness state survive a crash: right after a restart, before any new
+    // gossip, node 1 serves the same witnessed checkpoint of node 2's log.
+    let (_, before) = get_text(&format!("{}/v1/logs/se-n02/witnessed", net.url(0)));
+    net.kill9(0);
+    net.start(0);
+    let (status, after) = get_text(&format!("{}/v1/logs/se-n02/witnessed", net.url(0)));
+    assert_eq!((status, after), (200, before));
+
+    // Wipe node 3's mirrors: it rebuilds every log from its peers and verifies it again.
     net.kill9(2);
     std::fs::remove_dir_all(net.node_dir(2).join("mirrors")).unwrap();
     net.start(2);

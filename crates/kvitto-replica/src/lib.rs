@@ -146,11 +146,13 @@ enum Internal {
 }
 
 /// Runs replication until the network's event stream ends.
-pub async fn run<S: KvStore>(
+/// Restores the witness state and the collected cosignatures, publishes them for readers, and
+/// spawns one sync task per mirror. Call it before serving HTTP, so what was witnessed before a
+/// restart is served at once. Needs a tokio runtime.
+pub fn start<S: KvStore>(
     config: ReplicaConfig<S>,
     net: NetHandle,
-    mut events: mpsc::Receiver<NetEvent>,
-) -> Result<(), ReplicaError> {
+) -> Result<Replica<S>, ReplicaError> {
     let membership = config.membership;
     let own = config.logs.own().clone();
     let policy = membership.policy().clone();
@@ -195,7 +197,7 @@ pub async fn run<S: KvStore>(
         }
         books.insert(log.info.origin.clone(), book);
     }
-    let mut main = Main {
+    let main = Main {
         net,
         membership,
         logs: config.logs,
@@ -208,8 +210,23 @@ pub async fn run<S: KvStore>(
         own_gossiped: 0,
         published: HashMap::new(),
     };
-    main.run(&mut events, internal_rx).await;
-    Ok(())
+    Ok(Replica {
+        main,
+        internal: internal_rx,
+    })
+}
+
+/// A started replica, ready to [`Replica::run`].
+pub struct Replica<S: KvStore> {
+    main: Main<S>,
+    internal: mpsc::Receiver<Internal>,
+}
+
+impl<S: KvStore> Replica<S> {
+    /// Runs replication until the network's event stream ends.
+    pub async fn run(mut self, mut events: mpsc::Receiver<NetEvent>) {
+        self.main.run(&mut events, self.internal).await;
+    }
 }
 
 struct Main<S: KvStore> {

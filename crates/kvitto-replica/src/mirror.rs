@@ -5,13 +5,13 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use kvitto_core::codec::{DecodeError, Reader, Writer};
 use kvitto_core::keys::{KeyId, SessionId};
 use kvitto_core::reading::SignedReading;
 use kvitto_core::NetworkId;
+use kvitto_ledger::PendingCloneCheck;
 use kvitto_ledger::{IngestConfig, Ledger, ReadingArchive, ReplayItem};
 use kvitto_service::{Published, ServedLog};
-use kvitto_core::codec::{DecodeError, Reader, Writer};
-use kvitto_ledger::PendingCloneCheck;
 use kvitto_store::{Batch, KvStore, LogStore, StoreError, META_CLONE_CHECKS};
 use kvitto_tlog::checkpoint::Checkpoint;
 use kvitto_tlog::merkle::{verify_consistency, Frontier};
@@ -137,10 +137,11 @@ impl<S: KvStore> Mirror<S> {
         let mut ledger =
             Ledger::restore(network, config, state.chargers, state.tariffs, state.size);
         if let Some(bytes) = log.store.meta(META_CLONE_CHECKS)? {
-            let checks = decode_clone_checks(&bytes).map_err(|e| MirrorError::StoredCheckpoint {
-                origin: log.info.origin.clone(),
-                reason: format!("pending clone checks: {e}"),
-            })?;
+            let checks =
+                decode_clone_checks(&bytes).map_err(|e| MirrorError::StoredCheckpoint {
+                    origin: log.info.origin.clone(),
+                    reason: format!("pending clone checks: {e}"),
+                })?;
             ledger.restore_pending_clone_checks(checks);
         }
         let mirror = Mirror {
@@ -374,7 +375,11 @@ mod tests {
         let decoded = decode_clone_checks(&bytes).unwrap();
         assert_eq!(decoded.len(), 1);
         assert_eq!(
-            (decoded[0].entry_index, decoded[0].key_id, decoded[0].counter),
+            (
+                decoded[0].entry_index,
+                decoded[0].key_id,
+                decoded[0].counter
+            ),
             (7, checks[0].key_id, checks[0].counter)
         );
         assert_eq!(decoded[0].first, checks[0].first);

@@ -29,9 +29,18 @@ fn answer<S: KvStore>(log: &ServedLog<S>, request: &Request) -> Result<Response,
     let size = published.checkpoint_size;
     let internal = |e: &dyn std::fmt::Display| Response::error("internal", e.to_string());
     match request {
-        Request::Checkpoint { .. } => Ok(Response::Checkpoint(
-            published.checkpoint.map(|note| note.as_ref().clone()),
-        )),
+        Request::Checkpoint { .. } => {
+            // With the cosignatures collected for it, so a peer that missed their gossip (it
+            // was down, or partitioned away) learns them by asking.
+            let board = log.witness.get();
+            let note = match board.cosigned {
+                Some(cosigned) if board.cosigned_size == size && published.checkpoint.is_some() => {
+                    Some(cosigned.as_bytes().to_vec())
+                }
+                _ => published.checkpoint.map(|note| note.as_ref().clone()),
+            };
+            Ok(Response::Checkpoint(note))
+        }
         Request::Entries { start, count, .. } => {
             if *start >= size {
                 return Err(Response::error(
