@@ -18,7 +18,9 @@ pub use kv::{Batch, Cf, KvStore, Pairs, StoreError};
 pub use log_store::{LogStore, StoredState, TreeReader};
 pub use memory::MemoryStore;
 pub use rocks::RocksStore;
-pub use schema::{META_CLONE_CHECKS, META_COSIGNED, META_WITNESSED, META_WITNESS_PREFIX, SCHEMA_VERSION};
+pub use schema::{
+    META_CLONE_CHECKS, META_COSIGNED, META_WITNESSED, META_WITNESS_PREFIX, SCHEMA_VERSION,
+};
 
 #[cfg(test)]
 mod tests;
