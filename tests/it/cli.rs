@@ -23,6 +23,9 @@ fn every_command_has_help() {
         vec!["tariff", "explain", "--help"],
         vec!["tariff", "lint", "--help"],
         vec!["bench", "ingest", "--help"],
+        vec!["status", "--help"],
+        vec!["testnet", "init", "--help"],
+        vec!["testnet", "check", "--help"],
     ] {
         let out = kvitto().args(&args).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);

@@ -446,3 +446,49 @@ impl History {
         }
     }
 }
+
+/// The membership is pinned by its hash: a node whose file changed refuses to start, and says
+/// what to do.
+#[test]
+fn a_node_refuses_a_membership_that_is_not_the_pinned_one() {
+    let net = Testnet::init(2);
+    let path = net.node_dir(0).join("membership.toml");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str("# edited\n");
+    std::fs::write(&path, text).unwrap();
+    let out = kvitto()
+        .args(["node", "--dir"])
+        .arg(net.node_dir(0))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("but the configuration pins") && stderr.contains("membership_sha256"),
+        "{stderr}"
+    );
+    // A node that is not in the membership it is given is refused too.
+    let other = Testnet::init(2);
+    std::fs::copy(
+        other.dir.path().join("membership.toml"),
+        net.node_dir(1).join("membership.toml"),
+    )
+    .unwrap();
+    let mut config = std::fs::read_to_string(net.node_dir(1).join("kvitto.toml")).unwrap();
+    let digest = other.membership().digest_hex();
+    let pinned = config
+        .lines()
+        .find(|l| l.starts_with("membership_sha256"))
+        .unwrap()
+        .to_owned();
+    config = config.replace(&pinned, &format!("membership_sha256 = \"{digest}\""));
+    std::fs::write(net.node_dir(1).join("kvitto.toml"), config).unwrap();
+    let out = kvitto()
+        .args(["node", "--dir"])
+        .arg(net.node_dir(1))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("lists another log key"), "{stderr}");
+}
