@@ -178,9 +178,10 @@ impl Partitioned {
                     None => {
                         load.failed_rounds += 1;
                         load.last_failure = text(&out.stderr);
-                        std::thread::sleep(Duration::from_millis(300));
                     }
                 }
+                // Leaves CPU to the other tests running beside this one.
+                std::thread::sleep(Duration::from_millis(500));
             }
             load
         })
@@ -206,6 +207,38 @@ impl Partitioned {
             .send()
             .and_then(|r| r.json())
             .unwrap_or_else(|e| panic!("status of node {}: {e}", i + 1))
+    }
+
+    /// The size of `owner`'s log as node `observer` holds it.
+    fn size_at(&self, client: &reqwest::blocking::Client, observer: usize, owner: usize) -> u64 {
+        let id = format!("se-n{:02}", owner + 1);
+        let status = self.status(client, observer);
+        let log = status["logs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["id"] == id.as_str());
+        log.and_then(|l| l["size"].as_u64()).unwrap_or(0)
+    }
+
+    /// Seconds until `observer`'s copy of `owner`'s log grows past `before`, or None within
+    /// `limit`: how long replication takes to resume after a link comes back.
+    fn resumed(
+        &self,
+        client: &reqwest::blocking::Client,
+        observer: usize,
+        owner: usize,
+        before: u64,
+        limit: Duration,
+    ) -> Option<f64> {
+        let since = Instant::now();
+        while since.elapsed() < limit {
+            if self.size_at(client, observer, owner) > before {
+                return Some(since.elapsed().as_secs_f64());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
     }
 
     fn log_tail(&self, i: usize, lines: usize) -> String {
@@ -312,30 +345,63 @@ fn a_cut_a_partition_and_a_crash_under_load_heal_without_losing_entries() {
         started.elapsed().as_secs_f64()
     );
 
+    let client = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
     let load: Vec<JoinHandle<Load>> = (0..NODES).map(|i| net.load(i)).collect();
     let pause = |s: u64| std::thread::sleep(Duration::from_secs(s));
+    let at = || format!("[{:5.1} s]", started.elapsed().as_secs_f64());
+    let resume_limit = Duration::from_secs(30);
+    let seconds = |s: Option<f64>| s.map_or("not within 30 s".into(), |s| format!("{s:.1} s"));
     pause(3);
 
-    eprintln!("partition: cutting node 2 off for 5 s");
+    // Node 1 shares bridge a with the root namespace: it can be asked at every step.
+    eprintln!("{} partition: cutting node 2 off for 5 s", at());
     net.netns(&["cut", &net.prefix, "2"]);
     pause(5);
+    let before = net.size_at(&client, 0, 1);
     net.netns(&["heal", &net.prefix, "2"]);
-    pause(3);
+    let cut_resumed = net.resumed(&client, 0, 1, before, resume_limit);
+    eprintln!(
+        "{} partition: node 1 mirrors node 2 again {} after the heal",
+        at(),
+        seconds(cut_resumed)
+    );
+    pause(2);
 
-    eprintln!("partition: splitting {{1,2}} from {{3,4}} for 8 s");
+    eprintln!("{} partition: splitting {{1,2}} from {{3,4}} for 8 s", at());
     net.netns(&["partition", &net.prefix]);
     pause(8);
+    let before = net.size_at(&client, 0, 3);
     net.netns(&["join", &net.prefix]);
-    pause(3);
+    let split_resumed = net.resumed(&client, 0, 3, before, resume_limit);
+    eprintln!(
+        "{} partition: node 1 mirrors node 4 again {} after the join",
+        at(),
+        seconds(split_resumed)
+    );
+    pause(2);
 
-    eprintln!("partition: kill -9 node 3, restarting it after 3 s");
+    eprintln!(
+        "{} partition: kill -9 node 3, restarting it after 3 s",
+        at()
+    );
     net.kill9(2);
     pause(3);
+    let restarting = Instant::now();
     net.start(2);
+    let restart_s = restarting.elapsed().as_secs_f64();
+    eprintln!(
+        "{} partition: node 3 answers HTTP {restart_s:.1} s after its restart",
+        at()
+    );
     pause(3);
 
     net.stop.store(true, Ordering::SeqCst);
     let load: Vec<Load> = load.into_iter().map(|h| h.join().unwrap()).collect();
+    eprintln!("{} partition: load stopped; checking convergence", at());
 
     let healed = Instant::now();
     let (converged, report) = net.check(120);
@@ -346,11 +412,6 @@ fn a_cut_a_partition_and_a_crash_under_load_heal_without_losing_entries() {
         net.logs()
     );
 
-    let client = reqwest::blocking::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
     let statuses: Vec<Value> = (0..NODES).map(|i| net.status(&client, i)).collect();
     for (i, (status, load)) in statuses.iter().zip(&load).enumerate() {
         let node = i + 1;

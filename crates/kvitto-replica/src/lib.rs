@@ -486,7 +486,9 @@ impl<S: KvStore> Main<S> {
             return;
         }
         match self.net.publish(bytes).await {
-            Ok(()) => {
+            // Gossipsub already holds these bytes (received from a peer, or published before a
+            // restart of this loop): as good as published.
+            Ok(()) | Err(kvitto_net::NetError::Duplicate) => {
                 if self.published.len() < limits::PUBLISHED_REMEMBERED_MAX {
                     self.published.insert(id, now);
                 }
