@@ -57,10 +57,6 @@ impl Book {
         self.notes.get(&size)
     }
 
-    pub(crate) fn latest(&self) -> Option<&Note> {
-        self.notes.values().next_back()
-    }
-
     /// Adds a checkpoint note the log signed (the caller checked that signature and that it
     /// agrees with what this node holds). Returns whether anything changed.
     pub(crate) fn add(&mut self, note: Note, policy: &Policy) -> Result<bool, MergeError> {

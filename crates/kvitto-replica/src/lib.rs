@@ -645,16 +645,10 @@ impl<S: KvStore> Main<S> {
         }
     }
 
-    /// Re-announces what peers that were away may have missed: the own log's latest checkpoint
-    /// with its cosignatures, and evidence against flagged logs.
+    /// Re-announces evidence against flagged logs, for peers that were away when it was first
+    /// gossiped. (Checkpoints need no re-announcing: every mirror polls the log's operator for
+    /// its latest checkpoint, which carries the cosignatures collected for it.)
     async fn announce(&mut self) {
-        if let Some(note) = self
-            .books
-            .get(&self.own.info.origin)
-            .and_then(|book| book.latest().cloned())
-        {
-            self.publish(Message::Checkpoint(note)).await;
-        }
         let evidence: Vec<SplitView> = self
             .witness
             .states()
