@@ -514,7 +514,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 println!("entries caught up:        {} session records, {} signed readings", r.entries, r.readings);
                 println!("cores:                    {}", r.cores);
                 println!("catch-up over libp2p:     {:.2} s: {:.0} entries/s, {:.0} readings/s ({} response bytes)", r.seconds, r.entries_per_second, r.readings_per_second, r.response_bytes);
-                println!("  of which joining:       {:.2} s (start, dial, first checkpoint poll); after it {:.0} entries/s", r.join_seconds, r.entries_per_second_after_join);
+                println!("joining alone:            {:.2} s (restart with nothing to fetch: start, dial, first checkpoint poll; varies up to ~2 s)", r.join_seconds);
                 println!("in-process replay_batch:  {:.0} entries/s, {:.0} readings/s", r.replay_entries_per_second, r.replay_readings_per_second);
                 println!("bare verify_strict:       {:.0} readings/s (bounds entries at {:.0}/s)", r.verify_readings_per_second, r.verify_bound_entries_per_second);
                 println!("ratio catch-up/replay:    {:.2}", r.ratio_catchup_replay);
