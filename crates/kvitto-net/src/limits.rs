@@ -65,17 +65,23 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// to mesh peers alive; the redial loop brings back any other member.
 pub const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often ping measures the round-trip time of each connection.
-pub const PING_INTERVAL: Duration = Duration::from_secs(5);
+pub const PING_INTERVAL: Duration = Duration::from_secs(2);
+/// A ping without an answer for this long closes the connection (a dead link is noticed within
+/// `PING_INTERVAL + PING_TIMEOUT`).
+pub const PING_TIMEOUT: Duration = Duration::from_secs(3);
 /// Gossipsub heartbeat: short, for fast mesh convergence on small networks.
 pub const GOSSIP_HEARTBEAT_INTERVAL: Duration = Duration::from_millis(500);
 /// How often the swarm task looks for members to dial.
 pub const REDIAL_INTERVAL: Duration = Duration::from_secs(1);
 /// The first wait before dialling a member again after a failure; it doubles with each failure.
 pub const REDIAL_BACKOFF_MIN: Duration = Duration::from_secs(1);
-/// The longest wait between two dials of the same member.
-pub const REDIAL_BACKOFF_MAX: Duration = Duration::from_secs(30);
-/// How long a dial (TCP connect and handshake) may take.
-pub const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest wait between two dials of the same member. A network has a few dozen members at
+/// most, so dialling an absent one every few seconds costs little and a healed link is used
+/// again within this time.
+pub const REDIAL_BACKOFF_MAX: Duration = Duration::from_secs(4);
+/// How long a dial (TCP connect and handshake) may take; a dial into a partition fails after
+/// this and is retried.
+pub const DIAL_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// Timings of one node. The defaults are the constants of this module; tests shorten them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,6 +89,7 @@ pub struct NetLimits {
     pub request_timeout: Duration,
     pub idle_connection_timeout: Duration,
     pub ping_interval: Duration,
+    pub ping_timeout: Duration,
     pub gossip_heartbeat_interval: Duration,
     pub redial_interval: Duration,
     pub redial_backoff_min: Duration,
@@ -96,6 +103,7 @@ impl Default for NetLimits {
             request_timeout: REQUEST_TIMEOUT,
             idle_connection_timeout: IDLE_CONNECTION_TIMEOUT,
             ping_interval: PING_INTERVAL,
+            ping_timeout: PING_TIMEOUT,
             gossip_heartbeat_interval: GOSSIP_HEARTBEAT_INTERVAL,
             redial_interval: REDIAL_INTERVAL,
             redial_backoff_min: REDIAL_BACKOFF_MIN,

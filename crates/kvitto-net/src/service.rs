@@ -525,7 +525,11 @@ fn build_swarm(
             .with_agent_version(format!("kvitto-net/{}", env!("CARGO_PKG_VERSION")))
             .with_push_listen_addr_updates(false),
     );
-    let ping = ping::Behaviour::new(ping::Config::new().with_interval(limits.ping_interval));
+    let ping = ping::Behaviour::new(
+        ping::Config::new()
+            .with_interval(limits.ping_interval)
+            .with_timeout(limits.ping_timeout),
+    );
     let request_response = request_response::Behaviour::with_codec(
         BytesCodec,
         [(request_protocol, ProtocolSupport::Full)],
@@ -884,13 +888,23 @@ impl Task {
                 tracing::debug!(%peer_id, %error, "identify failed");
             }
             BehaviourEvent::Identify(_) => {}
-            BehaviourEvent::Ping(ping::Event { peer, result, .. }) => match result {
+            BehaviourEvent::Ping(ping::Event {
+                peer,
+                connection,
+                result,
+            }) => match result {
                 Ok(rtt) => {
                     if let Some(state) = self.peers.get_mut(&peer) {
                         state.rtt_ms = Some(u64::try_from(rtt.as_millis()).unwrap_or(u64::MAX));
                     }
                 }
-                Err(error) => tracing::debug!(peer_id = %peer, %error, "ping failed"),
+                Err(error) => {
+                    // A silent link (cable cut, partition) leaves TCP retransmitting for minutes;
+                    // close the connection so the redial loop opens a fresh one once the link
+                    // is back.
+                    tracing::debug!(peer_id = %peer, %error, "ping failed; closing the connection");
+                    self.swarm.close_connection(connection);
+                }
             },
             BehaviourEvent::Gossipsub(event) => self.on_gossip_event(event),
             BehaviourEvent::RequestResponse(event) => self.on_request_event(event),
@@ -1132,7 +1146,7 @@ mod tests {
             back_off(&mut state, &limits, now);
             waits.push((state.next_dial - now).as_secs());
         }
-        assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30, 30]);
+        assert_eq!(waits, [1, 2, 4, 4, 4, 4, 4, 4]);
     }
 
     #[test]

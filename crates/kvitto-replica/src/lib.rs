@@ -170,6 +170,7 @@ pub fn start<S: KvStore>(
         .map_err(|e| ReplicaError::Witness(e.to_string()))?;
     let (internal_tx, internal_rx) = mpsc::channel(EVENT_QUEUE_LEN);
     let mut targets = HashMap::new();
+    let mut owners: HashMap<PeerId, Vec<Arc<tokio::sync::Notify>>> = HashMap::new();
     for mirror in config.mirrors {
         let origin = mirror.log.info.origin.clone();
         let owner = membership
@@ -178,9 +179,12 @@ pub fn start<S: KvStore>(
             .ok_or_else(|| ReplicaError::Membership(format!("{origin} is not a member")))?;
         let (tx, rx) = watch::channel(None);
         targets.insert(origin.clone(), tx);
+        let connected = Arc::new(tokio::sync::Notify::new());
+        owners.entry(owner).or_default().push(connected.clone());
         tokio::spawn(sync_task(
             mirror,
             owner,
+            connected,
             net.clone(),
             rx,
             internal_tx.clone(),
@@ -206,6 +210,7 @@ pub fn start<S: KvStore>(
         witness,
         books,
         targets,
+        owners,
         peers: config.peers,
         own_gossiped: 0,
         published: HashMap::new(),
@@ -238,6 +243,8 @@ struct Main<S: KvStore> {
     witness: Witness,
     books: HashMap<String, Book>,
     targets: HashMap<String, watch::Sender<Option<(Target, PeerId)>>>,
+    /// Wakes the sync tasks of the logs a member runs when it connects, so they poll at once.
+    owners: HashMap<PeerId, Vec<Arc<tokio::sync::Notify>>>,
     peers: PeerBoard,
     own_gossiped: u64,
     /// Content ids of messages this node published, and when.
@@ -291,7 +298,12 @@ impl<S: KvStore> Main<S> {
                     reply.send(response.encode());
                 });
             }
-            NetEvent::Connected(peer) => tracing::debug!(%peer, "member connected"),
+            NetEvent::Connected(peer) => {
+                tracing::debug!(%peer, "member connected");
+                for wake in self.owners.get(&peer).into_iter().flatten() {
+                    wake.notify_one();
+                }
+            }
             NetEvent::Disconnected(peer) => tracing::debug!(%peer, "member disconnected"),
         }
     }
@@ -711,6 +723,7 @@ async fn fetch(net: &NetHandle, peer: PeerId, request: &Request) -> Result<Respo
 async fn sync_task<S: KvStore>(
     mut mirror: Mirror<S>,
     owner: PeerId,
+    connected: Arc<tokio::sync::Notify>,
     net: NetHandle,
     mut targets: watch::Receiver<Option<(Target, PeerId)>>,
     to_main: mpsc::Sender<Internal>,
@@ -729,7 +742,7 @@ async fn sync_task<S: KvStore>(
     loop {
         tokio::select! {
             changed = targets.changed() => if changed.is_err() { return },
-            _ = poll.tick() => {
+            _ = async { tokio::select! { _ = poll.tick() => {}, _ = connected.notified() => {} } } => {
                 let request = Request::Checkpoint { origin: origin.clone() };
                 if let Ok(Response::Checkpoint(Some(note))) = fetch(&net, owner, &request).await {
                     if to_main.send(Internal::Pulled { note, source: owner }).await.is_err() {
