@@ -19,6 +19,8 @@ pub const HASH_CHARGER_KEY_ID: &str = "kvitto 2026-11 v1 charger key id";
 pub const HASH_NETWORK_ID: &str = "kvitto 2026-11 v1 network id";
 /// blake3 context: hashing an operator admin token before comparing it.
 pub const HASH_ADMIN_TOKEN: &str = "kvitto 2026-11 v1 admin token";
+/// blake3 context: the gossipsub message id of a payload (its content id).
+pub const HASH_GOSSIP_ID: &str = "kvitto 2026-11 v1 gossip message id";
 
 /// The bytes an Ed25519 key signs for `label` and `message`.
 pub fn signing_message(label: &str, message: &[u8]) -> Vec<u8> {
@@ -51,6 +53,7 @@ mod tests {
             HASH_CHARGER_KEY_ID,
             HASH_NETWORK_ID,
             HASH_ADMIN_TOKEN,
+            HASH_GOSSIP_ID,
         ];
         let unique: std::collections::BTreeSet<_> = labels.iter().collect();
         assert_eq!(unique.len(), labels.len());

@@ -32,7 +32,7 @@ use crate::limits::{
 use crate::membership::Membership;
 
 /// blake3 `derive_key` context of gossip message ids (the content id of the payload).
-pub const HASH_GOSSIP_ID: &str = "kvitto 2026-11 v1 gossip message id";
+pub use kvitto_core::domain::HASH_GOSSIP_ID;
 
 /// How [`PeerStatus::last_error`] starts when a member runs another membership file.
 pub const MISMATCH_PREFIX: &str = "membership mismatch: ";
