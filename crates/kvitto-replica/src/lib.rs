@@ -303,8 +303,12 @@ impl<S: KvStore> Main<S> {
                 for wake in self.owners.get(&peer).into_iter().flatten() {
                     wake.notify_one();
                 }
+                self.refresh_peers().await;
             }
-            NetEvent::Disconnected(peer) => tracing::debug!(%peer, "member disconnected"),
+            NetEvent::Disconnected(peer) => {
+                tracing::debug!(%peer, "member disconnected");
+                self.refresh_peers().await;
+            }
         }
     }
 
