@@ -373,9 +373,14 @@ struct History {
 
 impl Fork {
     fn new(dir: &Path, membership: &Membership) -> Fork {
+        Fork::new_for(dir, membership, 4)
+    }
+
+    /// Two histories of member `member`'s log, signed with the key in `dir`.
+    fn new_for(dir: &Path, membership: &Membership, member: usize) -> Fork {
         let text = std::fs::read_to_string(dir.join("keys/log.key")).unwrap();
         let signer = Ed25519Signer::parse(text.trim()).unwrap();
-        let origin = membership.members()[4].origin.clone();
+        let origin = membership.members()[member].origin.clone();
         let history = |tag: &str| {
             let entries: Vec<Vec<u8>> = (0..4)
                 .map(|i| {
@@ -491,4 +496,97 @@ fn a_node_refuses_a_membership_that_is_not_the_pinned_one() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("lists another log key"), "{stderr}");
+}
+
+/// An operator whose log signs one history but serves another: no honest node cosigns its
+/// checkpoint, flags it (no second signed checkpoint exists), or stops mirroring the others.
+#[test]
+fn a_checkpoint_whose_entries_do_not_match_is_never_cosigned() {
+    let mut net = Testnet::init(3);
+    for i in 0..2 {
+        net.start(i);
+    }
+    let membership = std::sync::Arc::new(net.membership());
+    let liar_dir = net.node_dir(2);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let statuses = runtime.block_on(async {
+        let fork = Fork::new_for(&liar_dir, &membership, 2);
+        let (handle, mut events) = kvitto_net::spawn(kvitto_net::NetConfig {
+            keypair: kvitto_node::network::load_keypair(&kvitto_node::config::NodeDir(
+                liar_dir.clone(),
+            ))
+            .unwrap(),
+            listen: membership.members()[2].addresses.clone(),
+            membership: membership.clone(),
+            limits: kvitto_net::NetLimits::default(),
+        })
+        .unwrap();
+        let server = tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                match event {
+                    kvitto_net::NetEvent::Request { data, reply, .. } => {
+                        // The checkpoint and proofs of history A, the entries of history B.
+                        let response = match Request::decode(&data) {
+                            Ok(Request::Entries { .. }) => fork.b.answer(&data),
+                            _ => fork.a.answer(&data),
+                        };
+                        reply.send(response.encode());
+                    }
+                    kvitto_net::NetEvent::Gossip { id, source, .. } => {
+                        handle.report(id, source, kvitto_net::Verdict::Ignore)
+                    }
+                    _ => {}
+                }
+            }
+        });
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let statuses = loop {
+            let mut statuses = Vec::new();
+            for i in 0..2 {
+                let status: Value = client
+                    .get(format!("{}/v1/status", net.url(i)))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                statuses.push(status);
+            }
+            let reported = statuses
+                .iter()
+                .all(|s| !log_status(s, "se-n03")["mirror_error"].is_null());
+            if reported || Instant::now() > deadline {
+                break statuses;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        // A few more poll rounds (retries go to the operator itself) must not change it.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        server.abort();
+        statuses
+    });
+    for (i, status) in statuses.iter().enumerate() {
+        let liar = log_status(status, "se-n03");
+        assert!(
+            !liar["mirror_error"].is_null(),
+            "node {} reports the stuck mirror: {liar}",
+            i + 1
+        );
+        assert_eq!(liar["checkpoint_size"], 0, "nothing of it was accepted");
+        assert!(
+            liar["split_view"].is_null(),
+            "one signed history is no split view"
+        );
+    }
+    for i in 0..2 {
+        let status = get_json(&format!("{}/v1/status", net.url(i)));
+        let liar = log_status(&status, "se-n03");
+        assert_eq!(liar["witnessed_size"], 0);
+        assert!(
+            liar["cosigners"].as_array().unwrap().is_empty(),
+            "never cosigned: {liar}"
+        );
+    }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use kvitto_service::ServedLog;
 use kvitto_store::{Batch, KvStore, META_COSIGNED, META_WITNESSED};
 use kvitto_tlog::checkpoint::Checkpoint;
-use kvitto_tlog::note::Note;
+use kvitto_tlog::note::{Ed25519Verifier, Note};
 use kvitto_tlog::policy::Policy;
 use kvitto_witness::policy::{is_witnessed, merge_cosignatures, MergeError};
 
@@ -59,7 +59,12 @@ impl Book {
 
     /// Adds a checkpoint note the log signed (the caller checked that signature and that it
     /// agrees with what this node holds). Returns whether anything changed.
-    pub(crate) fn add(&mut self, note: Note, policy: &Policy) -> Result<bool, MergeError> {
+    pub(crate) fn add(
+        &mut self,
+        note: Note,
+        policy: &Policy,
+        log_key: &Ed25519Verifier,
+    ) -> Result<bool, MergeError> {
         let Some(size) = size_of(&note) else {
             return Ok(false);
         };
@@ -71,12 +76,14 @@ impl Book {
                 {
                     return Ok(false);
                 }
-                // Keep only the log's signature and cosignatures that verify.
+                // Keep only the log's verified signature and cosignatures that verify: other
+                // lines (unknown keys, forged lines naming a known key) are dropped.
+                let Ok(signed) = Checkpoint::open(note.to_string().as_bytes(), log_key) else {
+                    return Ok(false);
+                };
                 let mut clean = Note::new(note.text())?;
-                for signature in note.signatures() {
-                    if policy.logs().iter().any(|log| signature.is_by(&log.key)) {
-                        clean.push_signature(signature.clone())?;
-                    }
+                if let Some(verified) = signed.note.verified().first() {
+                    clean.push_signature(verified.signature.clone())?;
                 }
                 merge_cosignatures(policy, &mut clean, &note)?;
                 self.notes.insert(size, clean);

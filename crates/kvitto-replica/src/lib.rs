@@ -44,7 +44,7 @@ use kvitto_service::{LogSet, PeerBoard, PeerView, ServedLog, SplitViewInfo};
 use kvitto_store::{Batch, KvStore, META_WITNESS_PREFIX};
 use kvitto_tlog::cosignature::CosignatureSigner;
 use kvitto_tlog::merkle::consistency_proof;
-use kvitto_tlog::note::{Ed25519Verifier, Note};
+use kvitto_tlog::note::{Ed25519Verifier, Note, Verifier as _};
 use kvitto_witness::{ConsistencyProof, LogState, Message, Outcome, SplitView, Witness};
 use tokio::sync::{mpsc, watch};
 
@@ -140,6 +140,15 @@ enum Internal {
         origin: String,
         target: Target,
         source: PeerId,
+        owner: PeerId,
+    },
+    /// A consistency proof from the witness's latest checkpoint to `target`, fetched after a
+    /// mismatch (empty if none could be fetched).
+    MismatchProof {
+        origin: String,
+        target: Target,
+        source: PeerId,
+        hashes: Vec<kvitto_tlog::Hash>,
     },
     /// Mirroring is stuck: an entry fails verification, or storage failed.
     Failed { origin: String, reason: String },
@@ -163,12 +172,23 @@ pub fn start<S: KvStore>(
         .map(|m| m.log_key.clone())
         .collect();
     let mut states = Vec::new();
-    for (_, bytes) in own.store.meta_with_prefix(META_WITNESS_PREFIX)? {
+    for (origin, bytes) in own.store.meta_with_prefix(META_WITNESS_PREFIX)? {
+        let origin = String::from_utf8_lossy(&origin).into_owned();
+        if !others.iter().any(|v| v.name() == origin) {
+            // A member that left: its witness state stays on disk, unused.
+            tracing::info!(%origin, "witness state of a log no longer in the membership is kept but not followed");
+            continue;
+        }
         states.push(LogState::decode(&bytes).map_err(|e| ReplicaError::Witness(e.to_string()))?);
     }
-    let witness = Witness::restore(config.witness_signer, others, states)
-        .map_err(|e| ReplicaError::Witness(e.to_string()))?;
+    let witness = Witness::restore(config.witness_signer, others, states).map_err(|e| {
+        ReplicaError::Witness(format!(
+            "{e} (a log key changed in the membership? its stored witness state and mirror \
+             belong to the old key: archive them before following the new one)"
+        ))
+    })?;
     let (internal_tx, internal_rx) = mpsc::channel(EVENT_QUEUE_LEN);
+    let main_tx = internal_tx.clone();
     let mut targets = HashMap::new();
     let mut owners: HashMap<PeerId, Vec<Arc<tokio::sync::Notify>>> = HashMap::new();
     for mirror in config.mirrors {
@@ -211,6 +231,7 @@ pub fn start<S: KvStore>(
         books,
         targets,
         owners,
+        internal_tx: main_tx,
         peers: config.peers,
         own_gossiped: 0,
         published: HashMap::new(),
@@ -245,6 +266,7 @@ struct Main<S: KvStore> {
     targets: HashMap<String, watch::Sender<Option<(Target, PeerId)>>>,
     /// Wakes the sync tasks of the logs a member runs when it connects, so they poll at once.
     owners: HashMap<PeerId, Vec<Arc<tokio::sync::Notify>>>,
+    internal_tx: mpsc::Sender<Internal>,
     peers: PeerBoard,
     own_gossiped: u64,
     /// Content ids of messages this node published, and when.
@@ -410,7 +432,10 @@ impl<S: KvStore> Main<S> {
         let Some(book) = self.books.get_mut(&log.info.origin) else {
             return;
         };
-        match book.add(note.clone(), &self.policy) {
+        let Some(member) = self.membership.member_by_origin(&log.info.origin) else {
+            return;
+        };
+        match book.add(note.clone(), &self.policy, &member.log_key) {
             Ok(true) => book.publish(log),
             Ok(false) => {}
             Err(e) => tracing::debug!(origin = %log.info.origin, "cosignatures not merged: {e}"),
@@ -436,18 +461,26 @@ impl<S: KvStore> Main<S> {
                 .update(|w| w.split_view = Some(split_view_info(evidence)));
             return Verdict::Accept;
         }
+        // Verify first: a witness does not re-check evidence for a log it already flagged.
+        let convicts = self
+            .membership
+            .member_by_origin(&log.info.origin)
+            .is_some_and(|m| evidence.verify(&m.log_key).is_ok());
+        if !convicts {
+            return Verdict::Reject;
+        }
         match self.witness.accept_evidence(evidence) {
-            Ok(outcome) => {
-                if let Some(state) = outcome.persist() {
-                    if let Err(e) = self.persist_state(state) {
-                        tracing::error!("cannot persist witness state: {e}");
-                    }
-                    tracing::warn!(origin = %log.info.origin, "split view proven by a peer's evidence; log flagged");
+            Ok(kvitto_witness::EvidenceOutcome::Flagged { state, .. }) => {
+                if let Err(e) = self.persist_state(&state) {
+                    tracing::error!("cannot persist witness state: {e}");
+                    return Verdict::Ignore;
                 }
+                tracing::warn!(origin = %log.info.origin, "split view proven by a peer's evidence; log flagged");
                 log.witness
                     .update(|w| w.split_view = Some(split_view_info(evidence)));
                 Verdict::Accept
             }
+            Ok(kvitto_witness::EvidenceOutcome::AlreadyFlagged) => Verdict::Accept,
             Err(e) => {
                 tracing::debug!("evidence refused: {e}");
                 Verdict::Reject
@@ -523,7 +556,17 @@ impl<S: KvStore> Main<S> {
                 origin,
                 target,
                 source,
-            } => self.on_mismatch(&origin, target, source).await,
+                owner,
+            } => self.on_mismatch(origin, target, source, owner),
+            Internal::MismatchProof {
+                origin,
+                target,
+                source,
+                hashes,
+            } => {
+                self.on_mismatch_proof(&origin, target, source, hashes)
+                    .await
+            }
             Internal::Failed { origin, reason } => {
                 tracing::warn!(%origin, "mirroring is stuck: {reason}");
                 if let Some(log) = self.logs.by_origin(&origin) {
@@ -601,48 +644,78 @@ impl<S: KvStore> Main<S> {
         }
     }
 
-    /// Entries from `source` did not match `target`: either the log forked (its consistency
-    /// proof from the checkpoint this witness holds then convicts it) or the peer misbehaved.
-    async fn on_mismatch(&mut self, origin: &str, target: Target, source: PeerId) {
+    /// Entries from `source` did not lead to `target`'s root. Either the log forked (a
+    /// consistency proof from the checkpoint this witness holds then pins another root for it,
+    /// which convicts the log) or the peer served bad data. The proof is fetched off the main
+    /// loop; the answer comes back as [`Internal::MismatchProof`].
+    fn on_mismatch(&mut self, origin: String, target: Target, source: PeerId, owner: PeerId) {
+        let latest = self
+            .witness
+            .state(&origin)
+            .map_or(0, |state| state.latest_size());
+        let net = self.net.clone();
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let request = Request::Consistency {
+                origin: origin.clone(),
+                first: latest,
+                second: target.size,
+            };
+            let mut hashes = Vec::new();
+            for peer in [source, owner] {
+                if let Ok(Response::Proof(proof)) = fetch(&net, peer, &request).await {
+                    hashes = proof;
+                    break;
+                }
+            }
+            let _ = tx
+                .send(Internal::MismatchProof {
+                    origin,
+                    target,
+                    source,
+                    hashes,
+                })
+                .await;
+        });
+    }
+
+    /// Never cosigns: `target`'s entries did not verify. Convicts the log if the proof shows a
+    /// split view, otherwise reports the peer.
+    async fn on_mismatch_proof(
+        &mut self,
+        origin: &str,
+        target: Target,
+        source: PeerId,
+        hashes: Vec<kvitto_tlog::Hash>,
+    ) {
         let Some(log) = self.logs.by_origin(origin).cloned() else {
             return;
         };
-        let latest = self
+        let Some(member) = self.membership.member_by_origin(origin) else {
+            return;
+        };
+        let evidence = self
             .witness
             .state(origin)
-            .map_or(0, |state| state.latest_size());
-        let request = Request::Consistency {
-            origin: origin.to_owned(),
-            first: latest,
-            second: target.size,
-        };
-        let hashes = match fetch(&self.net, source, &request).await {
-            Ok(Response::Proof(hashes)) => hashes,
-            _ => Vec::new(),
-        };
-        let outcome = match ConsistencyProof::new(latest, hashes) {
-            Ok(proof) => self
-                .witness
-                .observe(origin, &target.note, &proof, now_secs()),
-            Err(e) => {
-                tracing::warn!("bad proof from {source}: {e}");
-                return;
-            }
-        };
-        let split = matches!(outcome, Ok(Outcome::SplitView { .. }));
-        self.on_outcome(&log, outcome).await;
-        if !split {
-            let operator = self
-                .membership
-                .member_by_peer(&source)
-                .map_or_else(|| source.to_string(), |m| m.operator.clone());
-            log.witness.update(|w| {
-                w.mirror_error = Some(format!(
-                    "{operator} served entries that do not lead to checkpoint {} of {origin}",
-                    target.size
-                ))
-            });
+            .and_then(|state| state.latest())
+            .and_then(|latest| split_view_from_proof(&member.log_key, latest, &target, hashes));
+        if let Some(evidence) = evidence {
+            self.convict(&log, evidence).await;
+            return;
         }
+        let operator = self.operator_of(&source);
+        log.witness.update(|w| {
+            w.mirror_error = Some(format!(
+                "entries or proofs served by {operator} do not lead to checkpoint {} of {origin}; retrying with the log's operator",
+                target.size
+            ))
+        });
+    }
+
+    fn operator_of(&self, peer: &PeerId) -> String {
+        self.membership
+            .member_by_peer(peer)
+            .map_or_else(|| peer.to_string(), |m| m.operator.clone())
     }
 
     async fn gossip_own_checkpoint(&mut self) {
@@ -743,9 +816,17 @@ async fn sync_task<S: KvStore>(
             .await;
     }
     let mut poll = tokio::time::interval(Duration::from_millis(PULL_INTERVAL_MS));
+    // After a failed sync, polls retry it against the log's operator, but not before this.
+    let mut retry_at = tokio::time::Instant::now();
+    let mut failures: u32 = 0;
     loop {
-        tokio::select! {
-            changed = targets.changed() => if changed.is_err() { return },
+        let next = tokio::select! {
+            changed = targets.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                targets.borrow_and_update().clone()
+            }
             _ = async { tokio::select! { _ = poll.tick() => {}, _ = connected.notified() => {} } } => {
                 let request = Request::Checkpoint { origin: origin.clone() };
                 if let Ok(Response::Checkpoint(Some(note))) = fetch(&net, owner, &request).await {
@@ -753,10 +834,13 @@ async fn sync_task<S: KvStore>(
                         return;
                     }
                 }
-                continue;
+                if tokio::time::Instant::now() < retry_at {
+                    continue;
+                }
+                targets.borrow().clone().map(|(target, _)| (target, owner))
             }
-        }
-        let Some((target, source)) = targets.borrow_and_update().clone() else {
+        };
+        let Some((target, source)) = next else {
             continue;
         };
         if !mirror.is_behind(&target) {
@@ -764,6 +848,13 @@ async fn sync_task<S: KvStore>(
         }
         let (returned, result) = sync(mirror, &net, &target, source, owner).await;
         mirror = returned;
+        if result.is_ok() {
+            failures = 0;
+        } else {
+            failures = failures.saturating_add(1);
+            let wait_ms = PULL_INTERVAL_MS.saturating_mul(1 << failures.min(5));
+            retry_at = tokio::time::Instant::now() + Duration::from_millis(wait_ms);
+        }
         let message = match result {
             Ok(()) => Internal::Synced {
                 origin: origin.clone(),
@@ -773,6 +864,7 @@ async fn sync_task<S: KvStore>(
                 origin: origin.clone(),
                 target,
                 source,
+                owner,
             },
             Err(SyncError::Mirror(e)) => Internal::Failed {
                 origin: origin.clone(),
@@ -829,7 +921,11 @@ async fn sync<S: KvStore>(
             Err(e) => Err(e),
         };
         let entries = match response {
-            Ok(Response::Entries { start, entries }) if !entries.is_empty() => (start, entries),
+            Ok(Response::Entries { start, entries })
+                if !entries.is_empty() && entries.len() <= count as usize =>
+            {
+                (start, entries)
+            }
             Ok(_) => return (mirror, Err(SyncError::Fetch("unexpected response".into()))),
             Err(e) => return (mirror, Err(SyncError::Fetch(e))),
         };
@@ -897,4 +993,31 @@ async fn blocking<S: KvStore, T: Send + 'static>(
             std::process::exit(70);
         }
     }
+}
+
+/// The split view a consistency proof from the witness's `latest` checkpoint to `target` shows,
+/// if it pins another root for the latest size. Checks only; nothing is cosigned.
+fn split_view_from_proof(
+    log_key: &Ed25519Verifier,
+    latest: &kvitto_witness::Latest,
+    target: &Target,
+    hashes: Vec<kvitto_tlog::Hash>,
+) -> Option<SplitView> {
+    let held = latest.checkpoint();
+    if held.size() == 0 || held.size() >= target.size {
+        return None;
+    }
+    let error = kvitto_tlog::merkle::verify_consistency(
+        held.size(),
+        target.size,
+        held.root(),
+        &target.root,
+        &hashes,
+    )
+    .err()?;
+    let kvitto_tlog::merkle::ProofError::FirstRootMismatch { computed, .. } = error else {
+        return None;
+    };
+    let note = Note::parse(&target.note).ok()?;
+    SplitView::inconsistent(log_key, latest.note(), &note, computed, hashes).ok()
 }
