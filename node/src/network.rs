@@ -148,8 +148,13 @@ impl Joined {
 
 /// The membership named by the configuration, refused unless its SHA-256 is the pinned one.
 pub fn load_membership(config: &NodeConfig, dir: &Path) -> Result<Membership> {
-    let (Some(path), Some(pinned)) = (&config.membership, &config.membership_sha256) else {
-        bail!("this node has no membership configured");
+    let (path, pinned) = match (&config.membership, &config.membership_sha256) {
+        (Some(path), Some(pinned)) => (path, pinned),
+        (None, None) => bail!("this node has no membership configured"),
+        (Some(_), None) => {
+            bail!("kvitto.toml names a membership but no membership_sha256 to pin it")
+        }
+        (None, Some(_)) => bail!("kvitto.toml pins membership_sha256 but names no membership file"),
     };
     let path = dir.join(path);
     let membership = Membership::load(&path)

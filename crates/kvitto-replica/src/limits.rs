@@ -34,8 +34,8 @@ pub const COSIGNED_NOTES_KEPT: usize = 16;
 /// Queue of checkpoints and results flowing to the replica's main loop.
 pub const EVENT_QUEUE_LEN: usize = 1024;
 
-/// How often each mirror asks the log's owner for its latest checkpoint, in case gossip missed
-/// one, and how often the own log is re-announced.
+/// How often each mirror asks the log's owner for its latest checkpoint (in case gossip missed
+/// one) and retries a failed sync; evidence is re-announced every five of these.
 pub const PULL_INTERVAL_MS: u64 = 2_000;
 
 /// Recently published gossip remembered, to skip republishing the same bytes.

@@ -226,7 +226,7 @@ impl<S: KvStore> Mirror<S> {
         let effects = pending.ledger.replay_batch(items, &archive).map_err(|e| {
             MirrorError::InvalidEntry {
                 index: e.index,
-                reason: e.to_string(),
+                reason: format!("{}: {}", e.code(), e.message),
             }
         })?;
         self.log
