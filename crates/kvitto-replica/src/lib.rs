@@ -50,8 +50,8 @@ use tokio::sync::{mpsc, watch};
 
 use crate::book::Book;
 use crate::limits::{
-    COMMIT_CHUNK_ENTRIES, ENTRIES_PER_REQUEST_MAX, EVENT_QUEUE_LEN, OWN_CHECKPOINT_POLL_MS,
-    PULL_INTERVAL_MS,
+    COMMIT_CHUNK_BYTES, COMMIT_CHUNK_ENTRIES, ENTRIES_PER_REQUEST_MAX, EVENT_QUEUE_LEN,
+    OWN_CHECKPOINT_POLL_MS, PULL_INTERVAL_MS,
 };
 use crate::mirror::{Mirror, MirrorError, Target};
 use crate::protocol::{Request, Response};
@@ -949,7 +949,8 @@ async fn sync<S: KvStore>(
             return (mirror, Err(SyncError::Mirror(e)));
         }
         let chunk = pending.size() - mirror.size();
-        if pending.size() < target.size && chunk >= COMMIT_CHUNK_ENTRIES {
+        let full = chunk >= COMMIT_CHUNK_ENTRIES || pending.bytes() >= COMMIT_CHUNK_BYTES;
+        if pending.size() < target.size && full {
             let request = Request::Consistency {
                 origin: origin.clone(),
                 first: pending.size(),

@@ -27,6 +27,8 @@ pub const TILE_LEN_MAX: usize = kvitto_net::limits::RESPONSE_SIZE_MAX - 64;
 /// Entries verified in memory before they are written: a chunk is written only once it is
 /// proven to be a prefix of a signed checkpoint.
 pub const COMMIT_CHUNK_ENTRIES: u64 = 16 * 1024;
+/// ... or once the chunk holds this many bytes of entries and readings, whichever comes first.
+pub const COMMIT_CHUNK_BYTES: usize = 64 * 1024 * 1024;
 
 /// Recent checkpoints per log whose cosignatures are still collected.
 pub const COSIGNED_NOTES_KEPT: usize = 16;

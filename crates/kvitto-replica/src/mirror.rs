@@ -69,11 +69,17 @@ pub struct Pending {
     batch: Batch,
     sessions: HashSet<SessionId>,
     readings: HashMap<(KeyId, u64), SignedReading>,
+    /// Bytes of entries and readings held.
+    bytes: usize,
 }
 
 impl Pending {
     pub fn size(&self) -> u64 {
         self.frontier.size()
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     pub fn root(&self) -> Hash {
@@ -195,6 +201,7 @@ impl<S: KvStore> Mirror<S> {
             batch: Batch::default(),
             sessions: HashSet::new(),
             readings: HashMap::new(),
+            bytes: 0,
         }
     }
 
@@ -211,6 +218,10 @@ impl<S: KvStore> Mirror<S> {
                 expected: pending.frontier.size(),
             });
         }
+        pending.bytes += entries
+            .iter()
+            .map(|e| e.entry.len() + e.readings.len() * kvitto_core::reading::SIGNED_LEN)
+            .sum::<usize>();
         let items = entries
             .into_iter()
             .map(|e| ReplayItem {
