@@ -471,10 +471,7 @@ impl<S: KvStore> Main<S> {
         }
         match self.witness.accept_evidence(evidence) {
             Ok(kvitto_witness::EvidenceOutcome::Flagged { state, .. }) => {
-                if let Err(e) = self.persist_state(&state) {
-                    tracing::error!("cannot persist witness state: {e}");
-                    return Verdict::Ignore;
-                }
+                self.persist_state(&state);
                 tracing::warn!(origin = %log.info.origin, "split view proven by a peer's evidence; log flagged");
                 log.witness
                     .update(|w| w.split_view = Some(split_view_info(evidence)));
@@ -499,9 +496,7 @@ impl<S: KvStore> Main<S> {
         match self.witness.accept_evidence(&evidence) {
             Ok(outcome) => {
                 if let Some(state) = outcome.persist() {
-                    if let Err(e) = self.persist_state(state) {
-                        tracing::error!("cannot persist witness state: {e}");
-                    }
+                    self.persist_state(state);
                 }
                 tracing::warn!(origin = %log.info.origin, "split view detected; log flagged, evidence gossiped");
                 log.witness
@@ -512,12 +507,18 @@ impl<S: KvStore> Main<S> {
         }
     }
 
-    fn persist_state(&self, state: &LogState) -> Result<(), kvitto_store::StoreError> {
+    /// Writes the witness's new state of a log durably. The in-memory witness has already
+    /// moved on, so a node that cannot persist it stops (exit 70, like the sequencer) rather
+    /// than run ahead of its disk: on restart the witness is restored from what is stored.
+    fn persist_state(&self, state: &LogState) {
         let mut key = META_WITNESS_PREFIX.to_vec();
         key.extend_from_slice(state.origin().as_bytes());
         let mut batch = Batch::default();
         self.own.store.stage_meta(&mut batch, &key, &state.encode());
-        self.own.store.write(batch)
+        if let Err(e) = self.own.store.write(batch) {
+            tracing::error!(origin = %state.origin(), "cannot persist witness state, stopping: {e}");
+            std::process::exit(70);
+        }
     }
 
     /// Gossips `message`, unless the same bytes went out within gossipsub's duplicate window
@@ -621,11 +622,8 @@ impl<S: KvStore> Main<S> {
         match outcome {
             Ok(outcome) => {
                 if let Some(state) = outcome.persist() {
-                    if let Err(e) = self.persist_state(state) {
-                        // Persist before anything is sent: without it, say nothing.
-                        tracing::error!("cannot persist witness state: {e}");
-                        return;
-                    }
+                    // Persisted before anything is sent.
+                    self.persist_state(state);
                 }
                 if let Outcome::SplitView { evidence, .. } = &outcome {
                     tracing::warn!(origin = %log.info.origin, "split view detected; log flagged");
