@@ -41,7 +41,7 @@ use kvitto_ledger::IngestConfig;
 use kvitto_net::membership::Membership;
 use kvitto_net::{NetEvent, NetHandle, PeerId, Verdict};
 use kvitto_service::{LogSet, PeerBoard, PeerView, ServedLog, SplitViewInfo};
-use kvitto_store::{Batch, KvStore, META_WITNESS_PREFIX};
+use kvitto_store::{Batch, KvStore, META_OWN_SPLIT_VIEW, META_WITNESS_PREFIX};
 use kvitto_tlog::cosignature::CosignatureSigner;
 use kvitto_tlog::merkle::consistency_proof;
 use kvitto_tlog::note::{Ed25519Verifier, Note, Verifier as _};
@@ -210,6 +210,16 @@ pub fn start<S: KvStore>(
             internal_tx.clone(),
         ));
     }
+    let own_evidence = match own.store.meta(META_OWN_SPLIT_VIEW)? {
+        None => None,
+        Some(bytes) => {
+            let evidence = SplitView::decode(&bytes)
+                .map_err(|e| ReplicaError::Witness(format!("stored evidence: {e}")))?;
+            own.witness
+                .update(|w| w.split_view = Some(split_view_info(&evidence)));
+            Some(evidence)
+        }
+    };
     let mut books = HashMap::new();
     for log in config.logs.iter() {
         let book = Book::restore(log, &policy);
@@ -232,6 +242,7 @@ pub fn start<S: KvStore>(
         targets,
         owners,
         internal_tx: main_tx,
+        own_evidence,
         peers: config.peers,
         own_gossiped: 0,
         published: HashMap::new(),
@@ -267,6 +278,8 @@ struct Main<S: KvStore> {
     /// Wakes the sync tasks of the logs a member runs when it connects, so they poll at once.
     owners: HashMap<PeerId, Vec<Arc<tokio::sync::Notify>>>,
     internal_tx: mpsc::Sender<Internal>,
+    /// Evidence that the node's own log showed a split view, if any.
+    own_evidence: Option<SplitView>,
     peers: PeerBoard,
     own_gossiped: u64,
     /// Content ids of messages this node published, and when.
@@ -457,8 +470,7 @@ impl<S: KvStore> Main<S> {
                 return Verdict::Reject;
             }
             tracing::error!(origin = %log.info.origin, "evidence of a split view of this node's own log");
-            log.witness
-                .update(|w| w.split_view = Some(split_view_info(evidence)));
+            self.flag_own(evidence);
             return Verdict::Accept;
         }
         // Verify first: a witness does not re-check evidence for a log it already flagged.
@@ -489,8 +501,8 @@ impl<S: KvStore> Main<S> {
     async fn convict(&mut self, log: &ServedLog<S>, evidence: SplitView) {
         if log.info.origin == self.own.info.origin {
             tracing::error!("this node's own log shows two histories");
-            log.witness
-                .update(|w| w.split_view = Some(split_view_info(&evidence)));
+            self.flag_own(&evidence);
+            self.publish(Message::SplitView(evidence)).await;
             return;
         }
         match self.witness.accept_evidence(&evidence) {
@@ -505,6 +517,25 @@ impl<S: KvStore> Main<S> {
             }
             Err(e) => tracing::error!("own evidence refused: {e}"),
         }
+    }
+
+    /// Records evidence against the node's own log (its key leaked, or it forked): stored, so it
+    /// is shown after a restart too, and re-announced with the rest.
+    fn flag_own(&mut self, evidence: &SplitView) {
+        if self.own_evidence.is_some() {
+            return;
+        }
+        let mut batch = Batch::default();
+        self.own
+            .store
+            .stage_meta(&mut batch, META_OWN_SPLIT_VIEW, &evidence.encode());
+        if let Err(e) = self.own.store.write(batch) {
+            tracing::error!("cannot persist evidence against the own log: {e}");
+        }
+        self.own
+            .witness
+            .update(|w| w.split_view = Some(split_view_info(evidence)));
+        self.own_evidence = Some(evidence.clone());
     }
 
     /// Writes the witness's new state of a log durably. The in-memory witness has already
@@ -740,6 +771,7 @@ impl<S: KvStore> Main<S> {
             .witness
             .states()
             .filter_map(|state| state.split_view().cloned())
+            .chain(self.own_evidence.clone())
             .collect();
         for evidence in evidence {
             self.publish(Message::SplitView(evidence)).await;

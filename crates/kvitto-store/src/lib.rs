@@ -19,7 +19,8 @@ pub use log_store::{LogStore, StoredState, TreeReader};
 pub use memory::MemoryStore;
 pub use rocks::RocksStore;
 pub use schema::{
-    META_CLONE_CHECKS, META_COSIGNED, META_WITNESSED, META_WITNESS_PREFIX, SCHEMA_VERSION,
+    META_CLONE_CHECKS, META_COSIGNED, META_OWN_SPLIT_VIEW, META_WITNESSED, META_WITNESS_PREFIX,
+    SCHEMA_VERSION,
 };
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! | meta | `witness/` origin | the witness's state of another member's log (own store only) |
 //! | meta | `cosigned` | the latest checkpoint with the cosignatures collected for it |
 //! | meta | `witnessed` | the latest checkpoint witnessed under the network's policy |
+//! | meta | `own_split_view` | evidence that this node's own log showed a split view |
 //! | meta | `clone_checks` | a mirror's clone evidence still waiting for its cited session |
 //! | entries | u64 BE index | encoded entry |
 //! | nodes | u8 level, u64 BE index | 32-byte hash |
@@ -35,6 +36,7 @@ pub const META_WITNESS_PREFIX: &[u8] = b"witness/";
 pub const META_COSIGNED: &[u8] = b"cosigned";
 pub const META_WITNESSED: &[u8] = b"witnessed";
 pub const META_CLONE_CHECKS: &[u8] = b"clone_checks";
+pub const META_OWN_SPLIT_VIEW: &[u8] = b"own_split_view";
 /// Marks a session that has started but not closed.
 pub const SESSION_OPEN: u64 = u64::MAX;
 
