@@ -900,10 +900,10 @@ async fn sync_task<S: KvStore>(
                 origin: origin.clone(),
                 reason: e.to_string(),
             },
-            Err(SyncError::Fetch(reason)) => {
-                tracing::debug!(%origin, "fetch failed: {reason}");
-                continue;
-            }
+            Err(SyncError::Fetch(reason)) => Internal::Failed {
+                origin: origin.clone(),
+                reason: format!("behind: fetching entries failed ({reason}); retrying"),
+            },
         };
         if to_main.send(message).await.is_err() {
             return;
