@@ -857,7 +857,13 @@ async fn sync_task<S: KvStore>(
                 }
                 targets.borrow_and_update().clone()
             }
-            _ = async { tokio::select! { _ = poll.tick() => {}, _ = connected.notified() => {} } } => {
+            reconnected = async {
+                tokio::select! { _ = poll.tick() => false, _ = connected.notified() => true }
+            } => {
+                if reconnected {
+                    // The operator is back: retry at once rather than after the backoff.
+                    retry_at = tokio::time::Instant::now();
+                }
                 let request = Request::Checkpoint { origin: origin.clone() };
                 if let Ok(Response::Checkpoint(Some(note))) = fetch(&net, owner, &request).await {
                     if to_main.send(Internal::Pulled { note, source: owner }).await.is_err() {
