@@ -257,56 +257,26 @@ fn a_byzantine_log_showing_two_histories_is_caught_by_every_node() {
     let started = Instant::now();
     let flagged = runtime.block_on(async {
         let fork = Fork::new(&byzantine_dir, &membership);
-        let (handle, mut events) = kvitto_net::spawn(kvitto_net::NetConfig {
-            keypair: kvitto_node::network::load_keypair(&kvitto_node::config::NodeDir(
-                byzantine_dir.clone(),
-            ))
-            .unwrap(),
-            listen: membership.members()[4].addresses.clone(),
-            membership: membership.clone(),
-            limits: kvitto_net::NetLimits::default(),
-        })
-        .unwrap();
         let half_a: Vec<_> = membership.members()[..2]
             .iter()
             .map(|m| m.peer_id)
             .collect();
-        let server = tokio::spawn(async move {
-            while let Some(event) = events.recv().await {
-                match event {
-                    kvitto_net::NetEvent::Request { peer, data, reply } => {
-                        let history = if half_a.contains(&peer) {
-                            &fork.a
-                        } else {
-                            &fork.b
-                        };
-                        reply.send(history.answer(&data).encode());
-                    }
-                    kvitto_net::NetEvent::Gossip { id, source, .. } => {
-                        handle.report(id, source, kvitto_net::Verdict::Ignore)
-                    }
-                    _ => {}
-                }
-            }
+        let server = impostor(&byzantine_dir, &membership, 4, move |peer, data| {
+            let history = if half_a.contains(&peer) {
+                &fork.a
+            } else {
+                &fork.b
+            };
+            history.answer(data)
         });
         // Every honest node must flag the log.
         let deadline = Instant::now() + Duration::from_secs(60);
-        let client = reqwest::Client::new();
         loop {
-            let mut flagged = 0;
-            for i in 0..4 {
-                let status: Value = client
-                    .get(format!("{}/v1/status", net.url(i)))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                if !log_status(&status, "se-n05")["split_view"].is_null() {
-                    flagged += 1;
-                }
-            }
+            let flagged = statuses(&net, 4)
+                .await
+                .iter()
+                .filter(|status| !log_status(status, "se-n05")["split_view"].is_null())
+                .count();
             if flagged == 4 || Instant::now() > deadline {
                 server.abort();
                 break flagged;
@@ -356,6 +326,57 @@ fn a_byzantine_log_showing_two_histories_is_caught_by_every_node() {
             assert!(log_status(&status, id)["split_view"].is_null());
         }
     }
+}
+
+/// A member impersonated with the keys in its node directory `dir`: it answers every fetch
+/// request with `answer(requester, request)` and ignores gossip.
+fn impostor(
+    dir: &Path,
+    membership: &std::sync::Arc<Membership>,
+    member: usize,
+    answer: impl Fn(kvitto_net::PeerId, &[u8]) -> Response + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    let keypair =
+        kvitto_node::network::load_keypair(&kvitto_node::config::NodeDir(dir.to_path_buf()))
+            .unwrap();
+    let (handle, mut events) = kvitto_net::spawn(kvitto_net::NetConfig {
+        keypair,
+        listen: membership.members()[member].addresses.clone(),
+        membership: membership.clone(),
+        limits: kvitto_net::NetLimits::default(),
+    })
+    .unwrap();
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            match event {
+                kvitto_net::NetEvent::Request { peer, data, reply } => {
+                    reply.send(answer(peer, &data).encode());
+                }
+                kvitto_net::NetEvent::Gossip { id, source, .. } => {
+                    handle.report(id, source, kvitto_net::Verdict::Ignore)
+                }
+                _ => {}
+            }
+        }
+    })
+}
+
+/// `/v1/status` of the first `n` nodes.
+async fn statuses(net: &Testnet, n: usize) -> Vec<Value> {
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for i in 0..n {
+        let status = client
+            .get(format!("{}/v1/status", net.url(i)))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        statuses.push(status);
+    }
+    statuses
 }
 
 /// Two valid histories of one log, signed with its key.
@@ -511,49 +532,19 @@ fn a_checkpoint_whose_entries_do_not_match_is_never_cosigned() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let statuses = runtime.block_on(async {
         let fork = Fork::new_for(&liar_dir, &membership, 2);
-        let (handle, mut events) = kvitto_net::spawn(kvitto_net::NetConfig {
-            keypair: kvitto_node::network::load_keypair(&kvitto_node::config::NodeDir(
-                liar_dir.clone(),
-            ))
-            .unwrap(),
-            listen: membership.members()[2].addresses.clone(),
-            membership: membership.clone(),
-            limits: kvitto_net::NetLimits::default(),
-        })
-        .unwrap();
-        let server = tokio::spawn(async move {
-            while let Some(event) = events.recv().await {
-                match event {
-                    kvitto_net::NetEvent::Request { data, reply, .. } => {
-                        // The checkpoint and proofs of history A, the entries of history B.
-                        let response = match Request::decode(&data) {
-                            Ok(Request::Entries { .. }) => fork.b.answer(&data),
-                            _ => fork.a.answer(&data),
-                        };
-                        reply.send(response.encode());
-                    }
-                    kvitto_net::NetEvent::Gossip { id, source, .. } => {
-                        handle.report(id, source, kvitto_net::Verdict::Ignore)
-                    }
-                    _ => {}
-                }
-            }
-        });
-        let client = reqwest::Client::new();
+        // The checkpoint and proofs of history A, the entries of history B.
+        let server = impostor(
+            &liar_dir,
+            &membership,
+            2,
+            move |_, data| match Request::decode(data) {
+                Ok(Request::Entries { .. }) => fork.b.answer(data),
+                _ => fork.a.answer(data),
+            },
+        );
         let deadline = Instant::now() + Duration::from_secs(60);
         let statuses = loop {
-            let mut statuses = Vec::new();
-            for i in 0..2 {
-                let status: Value = client
-                    .get(format!("{}/v1/status", net.url(i)))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                statuses.push(status);
-            }
+            let statuses = statuses(&net, 2).await;
             let reported = statuses
                 .iter()
                 .all(|s| !log_status(s, "se-n03")["mirror_error"].is_null());
