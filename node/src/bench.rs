@@ -48,6 +48,34 @@ pub(crate) fn bare_verify(
     readings.len() as f64 / started.elapsed().as_secs_f64()
 }
 
+/// Every charger's sessions, signed up front, and the chargers' verifying keys.
+pub(crate) fn sign_sessions(
+    chargers: &mut [kvitto_core::charger::SoftCharger],
+    sim: &SimulateOptions,
+    start_ms: u64,
+) -> (
+    Vec<Vec<SignedReading>>,
+    std::collections::HashMap<kvitto_core::KeyId, ed25519_dalek::VerifyingKey>,
+) {
+    let per_charger = chargers
+        .iter_mut()
+        .map(|c| {
+            simulate::session_readings(
+                c,
+                sim.sessions_per_charger,
+                sim.intermediate_readings,
+                sim.max_power_w,
+                start_ms,
+            )
+        })
+        .collect();
+    let keys = chargers
+        .iter()
+        .map(|c| (c.key_id(), c.signing_key().verifying_key()))
+        .collect();
+    (per_charger, keys)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -89,22 +117,7 @@ pub async fn ingest(options: BenchOptions) -> Result<BenchReport> {
     );
     let mut chargers = simulate::register_chargers(&client, &sim, start_ms).await?;
     // Sign everything before timing anything.
-    let per_charger: Vec<Vec<SignedReading>> = chargers
-        .iter_mut()
-        .map(|c| {
-            simulate::session_readings(
-                c,
-                sim.sessions_per_charger,
-                sim.intermediate_readings,
-                sim.max_power_w,
-                start_ms,
-            )
-        })
-        .collect();
-    let keys: std::collections::HashMap<_, _> = chargers
-        .iter()
-        .map(|c| (c.key_id(), c.signing_key().verifying_key()))
-        .collect();
+    let (per_charger, keys) = sign_sessions(&mut chargers, &sim, start_ms);
     let all: Vec<SignedReading> = per_charger.iter().flatten().cloned().collect();
     let key_of = |r: &SignedReading| keys[&r.reading.key_id];
     let verify_per_second = bare_verify(&all, &key_of, cores);

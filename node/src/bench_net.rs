@@ -205,22 +205,7 @@ pub async fn catchup(options: CatchupOptions) -> Result<CatchupReport> {
     node2.stop().await?;
 
     // Sign everything, and measure bare verification, before filling node 1.
-    let per_charger: Vec<Vec<SignedReading>> = chargers
-        .iter_mut()
-        .map(|c| {
-            simulate::session_readings(
-                c,
-                sim.sessions_per_charger,
-                sim.intermediate_readings,
-                sim.max_power_w,
-                start_ms,
-            )
-        })
-        .collect();
-    let keys: HashMap<_, _> = chargers
-        .iter()
-        .map(|c| (c.key_id(), c.signing_key().verifying_key()))
-        .collect();
+    let (per_charger, keys) = crate::bench::sign_sessions(&mut chargers, &sim, start_ms);
     let all: Vec<SignedReading> = per_charger.iter().flatten().cloned().collect();
 
     let mut tasks = tokio::task::JoinSet::new();
