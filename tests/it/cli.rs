@@ -23,6 +23,8 @@ fn every_command_has_help() {
         vec!["tariff", "explain", "--help"],
         vec!["tariff", "lint", "--help"],
         vec!["bench", "ingest", "--help"],
+        vec!["bench", "catchup", "--help"],
+        vec!["bench", "witness", "--help"],
         vec!["status", "--help"],
         vec!["testnet", "init", "--help"],
         vec!["testnet", "check", "--help"],

@@ -286,9 +286,6 @@ struct Main<S: KvStore> {
     published: HashMap<[u8; 32], std::time::Instant>,
 }
 
-/// Gossipsub refuses to publish bytes it saw within this window.
-const DUPLICATE_WINDOW: Duration = Duration::from_secs(65);
-
 impl<S: KvStore> Main<S> {
     async fn run(
         &mut self,
@@ -297,7 +294,8 @@ impl<S: KvStore> Main<S> {
     ) {
         let mut own_poll = tokio::time::interval(Duration::from_millis(OWN_CHECKPOINT_POLL_MS));
         let mut slow = tokio::time::interval(Duration::from_millis(PULL_INTERVAL_MS));
-        let mut announce = tokio::time::interval(Duration::from_millis(PULL_INTERVAL_MS * 5));
+        let mut announce =
+            tokio::time::interval(Duration::from_millis(limits::EVIDENCE_ANNOUNCE_INTERVAL_MS));
         loop {
             tokio::select! {
                 event = events.recv() => match event {
@@ -561,8 +559,9 @@ impl<S: KvStore> Main<S> {
         };
         let id = kvitto_net::gossip_message_id(&bytes);
         let now = std::time::Instant::now();
-        self.published
-            .retain(|_, at| now.duration_since(*at) < DUPLICATE_WINDOW);
+        self.published.retain(|_, at| {
+            now.duration_since(*at) < Duration::from_millis(limits::DUPLICATE_WINDOW_MS)
+        });
         if self.published.contains_key(&id) {
             return;
         }
@@ -888,7 +887,8 @@ async fn sync_task<S: KvStore>(
             failures = 0;
         } else {
             failures = failures.saturating_add(1);
-            let wait_ms = PULL_INTERVAL_MS.saturating_mul(1 << failures.min(5));
+            let wait_ms =
+                PULL_INTERVAL_MS.saturating_mul(1 << failures.min(limits::RETRY_DOUBLINGS_MAX));
             retry_at = tokio::time::Instant::now() + Duration::from_millis(wait_ms);
         }
         let message = match result {

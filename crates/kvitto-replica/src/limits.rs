@@ -37,11 +37,22 @@ pub const COSIGNED_NOTES_KEPT: usize = 16;
 pub const EVENT_QUEUE_LEN: usize = 1024;
 
 /// How often each mirror asks the log's owner for its latest checkpoint (in case gossip missed
-/// one) and retries a failed sync; evidence is re-announced every five of these.
+/// one) and may retry a failed sync.
 pub const PULL_INTERVAL_MS: u64 = 2_000;
 
 /// Recently published gossip remembered, to skip republishing the same bytes.
 pub const PUBLISHED_REMEMBERED_MAX: usize = 4096;
+
+/// Evidence against flagged logs is re-announced this often.
+pub const EVIDENCE_ANNOUNCE_INTERVAL_MS: u64 = 5 * PULL_INTERVAL_MS;
+
+/// Bytes published within this window are not published again: gossipsub refuses what it saw
+/// within its duplicate cache time (60 s), plus a margin.
+pub const DUPLICATE_WINDOW_MS: u64 = 65_000;
+
+/// A failed sync is retried after `PULL_INTERVAL_MS × 2^failures`, the exponent capped here
+/// (2 s × 32 = 64 s).
+pub const RETRY_DOUBLINGS_MAX: u32 = 5;
 
 /// How often the main loop looks for a new checkpoint of the node's own log to gossip.
 pub const OWN_CHECKPOINT_POLL_MS: u64 = 100;

@@ -129,3 +129,184 @@ fn answer<S: KvStore>(log: &ServedLog<S>, request: &Request) -> Result<Response,
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use kvitto_core::entry::ChargerRegistration;
+    use kvitto_core::NetworkId;
+    use kvitto_ledger::{IngestConfig, Ledger};
+    use kvitto_service::{LogInfo, LogKind, LogView, Published, WitnessBoard};
+    use kvitto_store::{Batch, LogStore, MemoryStore};
+    use kvitto_tlog::merkle::Frontier;
+
+    use super::*;
+
+    const ORIGIN: &str = "kvitto/t/se-a";
+
+    /// A log of three registrations, of which the latest checkpoint covers two.
+    fn logs() -> LogSet<MemoryStore> {
+        let store = Arc::new(LogStore::open(MemoryStore::new()).unwrap());
+        let mut ledger = Ledger::new(NetworkId::of_name("t"), IngestConfig::default());
+        let mut frontier = Frontier::new();
+        let mut batch = Batch::default();
+        for i in 0..3u8 {
+            let key = ed25519_dalek::SigningKey::from_bytes(&[i + 1; 32]);
+            let registration = ChargerRegistration {
+                public_key: key.verifying_key().to_bytes(),
+                evse_id: format!("SE*A*E{i}"),
+                meter_serial: format!("M{i}"),
+                max_power_w: 22_000,
+                valid_from_ms: 1_000,
+                tariff_id: None,
+            };
+            let effects = ledger.register_charger(registration, 1_000).unwrap();
+            store.stage(&mut batch, &mut frontier, &effects).unwrap();
+        }
+        store.write(batch).unwrap();
+        let root = kvitto_tlog::merkle::root(&store.tree(), 2).unwrap();
+        let view = LogView::new(
+            Published {
+                size: 3,
+                root: frontier.root(),
+                checkpoint: Some(Arc::new(
+                    format!("{ORIGIN}\n2\n{}\n", root.to_base64()).into_bytes(),
+                )),
+                checkpoint_size: 2,
+            },
+            HashMap::new(),
+        );
+        LogSet::new(ServedLog {
+            info: LogInfo {
+                id: "se-a".into(),
+                origin: ORIGIN.into(),
+                verifier_key: "k".into(),
+                prefix: "/log/se-a".into(),
+                operator: "SE*A".into(),
+                kind: LogKind::Own,
+            },
+            store,
+            view,
+            witness: WitnessBoard::default(),
+        })
+    }
+
+    fn code(response: Response) -> String {
+        match response {
+            Response::Error { code, .. } => code,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn answers_stop_at_the_latest_checkpoint() {
+        let logs = logs();
+        let origin = ORIGIN.to_owned();
+        let Response::Entries { start, entries } = respond(
+            &logs,
+            &Request::Entries {
+                origin: origin.clone(),
+                start: 0,
+                count: 1024,
+            },
+        ) else {
+            panic!("entries expected");
+        };
+        assert_eq!(
+            (start, entries.len()),
+            (0, 2),
+            "the third entry is not checkpointed"
+        );
+        assert!(entries.iter().all(|e| e.readings.is_empty()));
+        assert_eq!(
+            respond(
+                &logs,
+                &Request::Consistency {
+                    origin: origin.clone(),
+                    first: 0,
+                    second: 2
+                }
+            ),
+            Response::Proof(Vec::new())
+        );
+        let Response::Tile(tile) = respond(
+            &logs,
+            &Request::Tile {
+                origin: origin.clone(),
+                path: "tile/0/000.p/2".into(),
+            },
+        ) else {
+            panic!("tile expected");
+        };
+        assert_eq!(tile.len(), 64);
+        let Response::Checkpoint(Some(note)) = respond(&logs, &Request::Checkpoint { origin })
+        else {
+            panic!("checkpoint expected");
+        };
+        assert!(note.starts_with(ORIGIN.as_bytes()));
+    }
+
+    #[test]
+    fn bad_requests_get_specific_errors() {
+        let logs = logs();
+        let o = || ORIGIN.to_owned();
+        let cases = [
+            (
+                Request::Checkpoint {
+                    origin: "kvitto/t/other".into(),
+                },
+                "unknown_log",
+            ),
+            (
+                Request::Entries {
+                    origin: o(),
+                    start: 2,
+                    count: 1,
+                },
+                "beyond_checkpoint",
+            ),
+            (
+                Request::Consistency {
+                    origin: o(),
+                    first: 2,
+                    second: 1,
+                },
+                "size_out_of_range",
+            ),
+            (
+                Request::Consistency {
+                    origin: o(),
+                    first: 1,
+                    second: 3,
+                },
+                "size_out_of_range",
+            ),
+            (
+                Request::Tile {
+                    origin: o(),
+                    path: "tile/0/0000".into(),
+                },
+                "bad_tile_path",
+            ),
+            (
+                Request::Tile {
+                    origin: o(),
+                    path: "tile/0/000.p/3".into(),
+                },
+                "beyond_checkpoint",
+            ),
+            (
+                Request::Tile {
+                    origin: o(),
+                    path: "tile/entries/000.p/3".into(),
+                },
+                "beyond_checkpoint",
+            ),
+        ];
+        for (request, expected) in cases {
+            assert_eq!(code(respond(&logs, &request)), expected, "{request:?}");
+        }
+    }
+}
