@@ -59,6 +59,21 @@ pub fn init(options: &TestnetOptions) -> Result<(PathBuf, Vec<TestnetNode>)> {
     if options.hosts.len() != 1 && options.hosts.len() != n {
         bail!("give one host for all nodes, or one per node ({n})");
     }
+    let quorum = options
+        .quorum
+        .unwrap_or_else(|| (2 * (n - 1)).div_ceil(3).max(1));
+    if quorum == 0 || quorum > n - 1 {
+        bail!("the quorum must be 1 to {} (the other members)", n - 1);
+    }
+    if let Some(existing) = (1..=n)
+        .map(|i| options.dir.join(format!("node{i}")))
+        .find(|dir| dir.exists())
+    {
+        bail!(
+            "{} already exists; refusing to touch it",
+            existing.display()
+        );
+    }
     let host = |i: usize| options.hosts[if options.hosts.len() == 1 { 0 } else { i }];
     let mut specs = Vec::new();
     let mut nodes = Vec::new();
@@ -93,12 +108,6 @@ pub fn init(options: &TestnetOptions) -> Result<(PathBuf, Vec<TestnetNode>)> {
             http: format!("http://{http}"),
             p2p,
         });
-    }
-    let quorum = options
-        .quorum
-        .unwrap_or_else(|| (2 * (n - 1)).div_ceil(3).max(1));
-    if quorum == 0 || quorum > n - 1 {
-        bail!("the quorum must be 1 to {} (the other members)", n - 1);
     }
     let policy = policy(&specs, quorum);
     let text = render_membership(&options.network, &policy, &specs)

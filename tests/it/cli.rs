@@ -104,3 +104,33 @@ fn tariff_commands_fail_clearly() {
         );
     }
 }
+
+/// `kvitto testnet init` checks its options before it creates anything.
+#[test]
+fn testnet_init_refuses_bad_options_and_creates_nothing() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("net");
+    for (args, says) in [
+        (vec!["--nodes", "1"], "2 to 64 nodes"),
+        (
+            vec!["--nodes", "3", "--quorum", "3"],
+            "the quorum must be 1 to 2",
+        ),
+        (
+            vec!["--nodes", "3", "--hosts", "127.0.0.1,127.0.0.2"],
+            "one per node",
+        ),
+    ] {
+        let out = kvitto()
+            .args(["testnet", "init", "--dir", dir.to_str().unwrap()])
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(says),
+            "{args:?}: {stderr}"
+        );
+        assert!(!dir.exists(), "{args:?} created {}", dir.display());
+    }
+}
