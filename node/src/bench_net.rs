@@ -240,6 +240,7 @@ pub async fn catchup(options: CatchupOptions) -> Result<CatchupReport> {
     // machine only ever slows them down.
     let key_of = |r: &SignedReading| keys[&r.reading.key_id];
     let chunks = load_chunks(&NodeDir(nodes[0].dir.clone()).db(), registered, size)?;
+    let origin = crate::config::NodeConfig::load(&nodes[0].dir)?.origin();
     // Interleaved, so both see the same moments of whatever else runs on the machine.
     let mut verify_readings_per_second = 0.0f64;
     let mut replay_seconds = f64::INFINITY;
@@ -247,7 +248,12 @@ pub async fn catchup(options: CatchupOptions) -> Result<CatchupReport> {
     for _ in 0..LIMIT_RUNS {
         let rate = crate::bench::bare_verify(&all, &key_of, cores);
         verify_readings_per_second = verify_readings_per_second.max(rate);
-        let (seconds, readings) = replay(chunks.clone(), NetworkId::of_name(network), registered)?;
+        let (seconds, readings) = replay(
+            chunks.clone(),
+            NetworkId::of_name(network),
+            &origin,
+            registered,
+        )?;
         replay_seconds = replay_seconds.min(seconds);
         replayed_readings = readings;
     }
@@ -330,9 +336,10 @@ fn load_chunks(db: &Path, from: u64, to: u64) -> Result<Vec<(u64, Vec<ReplayItem
 fn replay(
     chunks: Vec<(u64, Vec<ReplayItem>)>,
     network: NetworkId,
+    origin: &str,
     from: u64,
 ) -> Result<(f64, u64)> {
-    let mut ledger = Ledger::new(network, IngestConfig::default());
+    let mut ledger = Ledger::new(network, origin, IngestConfig::default());
     let mut archive = Replayed::default();
     let mut seconds = 0.0;
     let mut readings = 0u64;

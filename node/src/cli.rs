@@ -54,6 +54,102 @@ pub enum Command {
     /// Local multi-operator networks.
     #[command(subcommand)]
     Testnet(TestnetCommand),
+    /// A driver's secret and their receipts.
+    #[command(subcommand)]
+    Driver(DriverCommand),
+    /// Check and read receipt files offline.
+    #[command(subcommand)]
+    Receipt(ReceiptCommand),
+    /// Operator: provision tokens, authorise sessions, erase people.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DriverCommand {
+    /// Create a driver secret (mode 0600) and print the pseudonym the eMSP registers with the
+    /// token. The secret never leaves the driver.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Fetch your receipts from the operator's node by proving you hold the secret.
+    Receipts {
+        #[arg(long, default_value = "http://127.0.0.1:7800")]
+        node: String,
+        /// The driver secret file from `kvitto driver keygen`.
+        #[arg(long)]
+        secret: PathBuf,
+        /// Directory to write `receipt-<session>.json` files into.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReceiptCommand {
+    /// Check every part of a receipt offline; one line per check. Exits 0 only if all pass.
+    Verify {
+        receipt: PathBuf,
+        /// The trust policy (C2SP tlog-policy text) to check the checkpoint against.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Check the checkpoint against the policy inside the receipt (self-consistency only).
+        #[arg(long)]
+        trust_embedded_policy: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a receipt in plain words.
+    Show { receipt: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Provision a token from an eMSP (OCPI Tokens), with the driver's pseudonym.
+    Provision {
+        #[arg(long, default_value = "http://127.0.0.1:7800")]
+        node: String,
+        #[arg(long)]
+        admin_token_file: PathBuf,
+        /// eMSP country code and party id, e.g. `SE` and `EMP`.
+        #[arg(long)]
+        country_code: String,
+        #[arg(long)]
+        party_id: String,
+        #[arg(long)]
+        uid: String,
+        /// RFID, APP_USER, AD_HOC_USER or OTHER.
+        #[arg(long = "type", default_value = "RFID")]
+        kind: String,
+        #[arg(long)]
+        contract_id: String,
+        #[arg(long)]
+        license_plate: Option<String>,
+        /// The driver's pseudonym (hex), from `kvitto driver keygen`.
+        #[arg(long)]
+        driver: String,
+    },
+    /// Tell the node which token authorised a session (before its stop reading).
+    Authorize {
+        #[arg(long, default_value = "http://127.0.0.1:7800")]
+        node: String,
+        #[arg(long)]
+        admin_token_file: PathBuf,
+        #[arg(long)]
+        session: String,
+        #[arg(long)]
+        uid: String,
+    },
+    /// Erase a person: destroy the keys that link their sessions to them.
+    Erase {
+        #[arg(long, default_value = "http://127.0.0.1:7800")]
+        node: String,
+        #[arg(long)]
+        admin_token_file: PathBuf,
+        #[arg(long)]
+        contract_id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -486,6 +582,63 @@ pub fn run(cli: Cli) -> Result<()> {
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(500)).await;
             }
+        }),
+        Command::Driver(DriverCommand::Keygen { out }) => {
+            let pseudonym = crate::receipt_cmd::driver_keygen(&out)?;
+            println!("created driver secret {} (mode 0600); keep it, it proves your sessions are yours", out.display());
+            println!("  pseudonym for your eMSP: {pseudonym}");
+            Ok(())
+        }
+        Command::Driver(DriverCommand::Receipts { node, secret, out }) => runtime()?.block_on(async {
+            let secret = crate::receipt_cmd::load_driver_secret(&secret)?;
+            let (receipts, pending) = crate::receipt_cmd::fetch(&Client::new(&node, None)?, &secret).await?;
+            for path in crate::receipt_cmd::write_receipts(&out, &receipts)? {
+                println!("wrote {}", path.display());
+            }
+            println!("{} receipt(s); {pending} session(s) not yet in a checkpoint", receipts.len());
+            Ok(())
+        }),
+        Command::Receipt(ReceiptCommand::Verify { receipt, policy, trust_embedded_policy, json }) => {
+            let report = crate::receipt_cmd::verify_file(&receipt, policy.as_deref(), trust_embedded_policy)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&serde_json::json!({"verified": report.all_passed(), "checks": report.checks}))?);
+            } else {
+                print!("{}", crate::receipt_cmd::report_text(&report));
+            }
+            if !report.all_passed() {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Receipt(ReceiptCommand::Show { receipt }) => {
+            print!("{}", crate::receipt_cmd::show_file(&receipt)?);
+            Ok(())
+        }
+        Command::Token(command) => runtime()?.block_on(async {
+            let (node, token_file) = match &command {
+                TokenCommand::Provision { node, admin_token_file, .. }
+                | TokenCommand::Authorize { node, admin_token_file, .. }
+                | TokenCommand::Erase { node, admin_token_file, .. } => (node.clone(), admin_token_file.clone()),
+            };
+            let token = crate::keyfile::read_secret(&token_file)?;
+            let client = Client::new(&node, Some(token.to_string()))?;
+            let answer: serde_json::Value = match command {
+                TokenCommand::Provision { country_code, party_id, uid, kind, contract_id, license_plate, driver, .. } => {
+                    let body = serde_json::json!({
+                        "country_code": country_code, "party_id": party_id, "uid": uid, "type": kind,
+                        "contract_id": contract_id, "license_plate": license_plate, "driver": driver,
+                    });
+                    client.admin_put("/v1/admin/tokens", &body).await?
+                }
+                TokenCommand::Authorize { session, uid, .. } => {
+                    client.admin_post(&format!("/v1/admin/sessions/{session}/authorize"), &serde_json::json!({"uid": uid})).await?
+                }
+                TokenCommand::Erase { contract_id, .. } => {
+                    client.admin_post("/v1/admin/erasures", &serde_json::json!({"contract_id": contract_id})).await?
+                }
+            };
+            println!("{}", serde_json::to_string_pretty(&answer)?);
+            Ok(())
         }),
         Command::Bench(BenchCommand::Ingest { chargers, sessions, intermediate, batch, json }) => runtime()?.block_on(async {
             let report = crate::bench::ingest(crate::bench::BenchOptions { chargers, sessions_per_charger: sessions, intermediate_readings: intermediate, batch })

@@ -117,6 +117,18 @@ impl Client {
         Self::decode(response).await
     }
 
+    pub async fn admin_put<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T> {
+        let mut request = self.http.put(format!("{}{path}", self.base)).json(body);
+        if let Some(token) = &self.admin_token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("PUT {}{path}", self.base))?;
+        Self::decode(response).await
+    }
+
     /// Posts signed readings as one binary batch.
     pub async fn post_readings(&self, readings: &[SignedReading]) -> Result<Value> {
         let mut body = Vec::with_capacity(readings.len() * kvitto_core::reading::SIGNED_LEN);

@@ -39,6 +39,40 @@ pub struct NodeConfig {
     /// The SHA-256 of the membership file, hex: the node refuses any other file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub membership_sha256: Option<String>,
+    /// How long personal data and amount openings are kept (`[retention]`).
+    #[serde(default)]
+    pub retention: RetentionConfig,
+}
+
+/// Retention periods, in days. Erasure on request does not wait for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// A person (token, person key, session links) after their last session.
+    pub person_days: u64,
+    /// Amount openings, kept for tax without the link to the person.
+    pub amounts_days: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        let d = kvitto_service::custody::Retention::default();
+        RetentionConfig {
+            person_days: d.person_ms / DAY_MS,
+            amounts_days: d.amounts_ms / DAY_MS,
+        }
+    }
+}
+
+const DAY_MS: u64 = 24 * 3600 * 1000;
+
+impl RetentionConfig {
+    pub fn to_retention(self) -> kvitto_service::custody::Retention {
+        kvitto_service::custody::Retention {
+            person_ms: self.person_days.saturating_mul(DAY_MS),
+            amounts_ms: self.amounts_days.saturating_mul(DAY_MS),
+        }
+    }
 }
 
 fn default_time_zone() -> String {
@@ -68,6 +102,7 @@ impl NodeConfig {
             p2p_listen: None,
             membership: None,
             membership_sha256: None,
+            retention: RetentionConfig::default(),
         };
         config.validate()?;
         Ok(config)

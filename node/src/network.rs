@@ -23,6 +23,7 @@ use crate::keyfile;
 /// set of served logs is complete.
 pub struct Joined {
     net: NetHandle,
+    membership: Arc<Membership>,
     pending: Mutex<Option<Pending>>,
     replica: Mutex<Option<JoinHandle<()>>>,
 }
@@ -97,6 +98,7 @@ pub async fn join(
     );
     Ok(Joined {
         net,
+        membership: membership.clone(),
         pending: Mutex::new(Some(Pending {
             events,
             membership,
@@ -109,8 +111,21 @@ pub async fn join(
 }
 
 impl Joined {
-    /// Starts replication over the complete set of served logs.
-    pub fn start(&self, logs: Arc<LogSet<RocksStore>>) -> Result<()> {
+    /// How this node asks other members' operators for evidence.
+    pub fn evidence_source(&self) -> crate::disclosure::NetEvidence {
+        crate::disclosure::NetEvidence {
+            net: self.net.clone(),
+            membership: self.membership.clone(),
+        }
+    }
+
+    /// Starts replication over the complete set of served logs; evidence requests from members
+    /// go to `evidence`.
+    pub fn start(
+        &self,
+        logs: Arc<LogSet<RocksStore>>,
+        evidence: Option<tokio::sync::mpsc::Sender<kvitto_replica::EvidenceAsk>>,
+    ) -> Result<()> {
         let Some(pending) = self
             .pending
             .lock()
@@ -125,6 +140,7 @@ impl Joined {
             mirrors: pending.mirrors,
             witness_signer: pending.witness,
             peers: pending.peers,
+            evidence,
         };
         let replica = kvitto_replica::start(config, self.net.clone())?;
         let task = tokio::spawn(replica.run(pending.events));

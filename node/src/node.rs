@@ -105,6 +105,8 @@ pub async fn start(
         },
         checkpoint_interval_ms: config.checkpoint_interval_ms,
         checkpoint_entries: config.checkpoint_entries,
+        time_zone: config.tz()?,
+        retention: config.retention.to_retention(),
     };
     let check_verifier = verifier.clone();
     let (sequencer, view, sequencer_thread) = kvitto_service::Sequencer::start(
@@ -144,9 +146,27 @@ pub async fn start(
         }
     };
     let logs = Arc::new(logs);
+    let mut evidence: Option<Arc<dyn kvitto_service::EvidenceSource>> = None;
+    let mut custody_task = None;
     if let Some(joined) = &network_task {
-        joined.start(logs.clone())?;
+        // Members' evidence requests, authorised by role in the replica, answered by custody.
+        let (asks_tx, asks_rx) = tokio::sync::mpsc::channel(16);
+        custody_task = Some(tokio::spawn(crate::disclosure::serve(
+            asks_rx,
+            store.clone(),
+            info.origin.clone(),
+            sequencer.clone(),
+        )));
+        joined.start(logs.clone(), Some(asks_tx))?;
+        evidence = Some(Arc::new(joined.evidence_source()));
     }
+    // Receipts carry the network's policy; a node without a network trusts its own log alone.
+    let policy = match &config.membership {
+        Some(_) => crate::network::load_membership(&config, &dir.0)?
+            .policy_text()
+            .to_owned(),
+        None => format!("log {verifier}\nquorum none\n"),
+    };
     let state = AppState {
         store,
         view,
@@ -157,6 +177,9 @@ pub async fn start(
         peers,
         network,
         time_zone: config.tz()?,
+        policy,
+        challenges: kvitto_http::Challenges::default(),
+        evidence,
     };
     let listener = TcpListener::bind(listen.unwrap_or(config.http_listen))
         .await
@@ -172,6 +195,25 @@ pub async fn start(
             ticker.tick();
         }
     });
+    // Retention: erase people and amount openings whose period ended, at start and hourly.
+    let expirer = sequencer.clone();
+    let expire_task = tokio::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            interval.tick().await;
+            match expirer.expire().await {
+                Ok(r) if r.people + r.amounts > 0 => {
+                    tracing::info!(
+                        people = r.people,
+                        amounts = r.amounts,
+                        "retention periods ended"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!("retention run failed: {e}"),
+            }
+        }
+    });
     drop(sequencer);
     let router = kvitto_http::router(state);
     let serve = async move {
@@ -179,6 +221,12 @@ pub async fn start(
             .with_graceful_shutdown(shutdown)
             .await?;
         tick_task.abort();
+        expire_task.abort();
+        if let Some(task) = custody_task {
+            task.abort();
+            let _ = task.await;
+        }
+        let _ = expire_task.await;
         let _ = tick_task.await;
         if let Some(joined) = network_task {
             joined.stop().await;

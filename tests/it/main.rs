@@ -5,8 +5,11 @@
 mod cli;
 mod common;
 mod crash;
+mod disclosure;
 mod ingest;
 mod network;
 mod partition;
 mod plain_http_client;
 mod pricing;
+mod privacy;
+mod web;

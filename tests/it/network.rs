@@ -15,10 +15,10 @@ use serde_json::Value;
 
 use crate::common::{kvitto, now_ms};
 
-const NETWORK: &str = "kvitto-testnet";
+pub(crate) const NETWORK: &str = "kvitto-testnet";
 
 /// A testnet made by `kvitto testnet init`, with its node processes.
-struct Testnet {
+pub(crate) struct Testnet {
     dir: tempfile::TempDir,
     http_ports: Vec<u16>,
     children: Vec<Option<Child>>,
@@ -37,7 +37,7 @@ fn free_ports(n: usize) -> u16 {
 }
 
 impl Testnet {
-    fn init(n: usize) -> Testnet {
+    pub(crate) fn init(n: usize) -> Testnet {
         let dir = tempfile::tempdir().unwrap();
         let http = free_ports(n);
         let p2p = free_ports(n);
@@ -65,19 +65,19 @@ impl Testnet {
         }
     }
 
-    fn node_dir(&self, i: usize) -> PathBuf {
+    pub(crate) fn node_dir(&self, i: usize) -> PathBuf {
         self.dir.path().join(format!("node{}", i + 1))
     }
 
-    fn url(&self, i: usize) -> String {
+    pub(crate) fn url(&self, i: usize) -> String {
         format!("http://127.0.0.1:{}", self.http_ports[i])
     }
 
-    fn membership(&self) -> Membership {
+    pub(crate) fn membership(&self) -> Membership {
         Membership::load(&self.dir.path().join("membership.toml")).unwrap()
     }
 
-    fn start(&mut self, i: usize) {
+    pub(crate) fn start(&mut self, i: usize) {
         let log =
             std::fs::File::create(self.dir.path().join(format!("node{}.log", i + 1))).unwrap();
         let child = kvitto()
@@ -96,14 +96,14 @@ impl Testnet {
         }
     }
 
-    fn kill9(&mut self, i: usize) {
+    pub(crate) fn kill9(&mut self, i: usize) {
         if let Some(mut child) = self.children[i].take() {
             let _ = child.kill();
             let _ = child.wait();
         }
     }
 
-    fn simulate(&self, i: usize, chargers: usize, sessions: usize) {
+    pub(crate) fn simulate(&self, i: usize, chargers: usize, sessions: usize) {
         let out = kvitto()
             .args([
                 "charger",
@@ -126,7 +126,7 @@ impl Testnet {
     }
 
     /// `kvitto testnet check` over `nodes`: true once they converged.
-    fn check(&self, nodes: &[usize], timeout_s: u64) -> (bool, String) {
+    pub(crate) fn check(&self, nodes: &[usize], timeout_s: u64) -> (bool, String) {
         let mut command = kvitto();
         command.args(["testnet", "check", "--timeout-s", &timeout_s.to_string()]);
         for &i in nodes {
@@ -139,7 +139,7 @@ impl Testnet {
         )
     }
 
-    fn logs_of(&self, i: usize) -> String {
+    pub(crate) fn logs_of(&self, i: usize) -> String {
         std::fs::read_to_string(self.dir.path().join(format!("node{}.log", i + 1)))
             .unwrap_or_default()
     }
@@ -468,7 +468,9 @@ impl History {
                     Response::Proof(consistency_proof(&self.tree, first, second).unwrap())
                 }
             }
-            Request::Tile { .. } => Response::error("not_served", "no tiles here"),
+            Request::Tile { .. } | Request::Evidence { .. } => {
+                Response::error("not_served", "no tiles or evidence here")
+            }
         }
     }
 }

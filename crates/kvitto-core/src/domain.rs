@@ -21,6 +21,8 @@ pub const HASH_NETWORK_ID: &str = "kvitto 2026-11 v1 network id";
 pub const HASH_ADMIN_TOKEN: &str = "kvitto 2026-11 v1 admin token";
 /// blake3 context: the gossipsub message id of a payload (its content id).
 pub const HASH_GOSSIP_ID: &str = "kvitto 2026-11 v1 gossip message id";
+/// blake3 context: the key that authenticates a node's receipt-fetch challenges.
+pub const KDF_RECEIPT_CHALLENGE: &str = "kvitto 2026-11 v1 receipt challenge mac key";
 
 /// The bytes an Ed25519 key signs for `label` and `message`.
 pub fn signing_message(label: &str, message: &[u8]) -> Vec<u8> {
@@ -48,6 +50,7 @@ mod tests {
     fn labels_are_distinct() {
         let labels = [
             SIG_READING,
+            KDF_RECEIPT_CHALLENGE,
             HASH_READING,
             HASH_SESSION_READINGS,
             HASH_CHARGER_KEY_ID,

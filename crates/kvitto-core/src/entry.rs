@@ -78,9 +78,47 @@ pub struct SessionRecord {
     #[serde(with = "hex_32")]
     pub readings_digest: [u8; 32],
     pub tariff: Option<TariffRef>,
+    /// The price and driver commitments and the evidence digest (`specs/privacy.md`).
+    pub privacy: Option<SessionPrivacy>,
     /// Extension tags this version does not know, kept verbatim so re-encoding is exact.
     #[serde(skip)]
     pub unknown_extensions: BTreeMap<u16, Vec<u8>>,
+}
+
+/// The privacy extension of a session record: what lets anyone check a session's price in
+/// settlement, and its driver prove it is theirs, while the record names neither. The values are
+/// kvitto-privacy encodings (`specs/privacy.md`); this crate keeps them as bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionPrivacy {
+    /// Pedersen commitment to the price excluding VAT, in the tariff currency's minor units.
+    #[serde(with = "hex_32")]
+    pub amount_excl_vat: [u8; 32],
+    /// Pedersen commitment to the price including VAT.
+    #[serde(with = "hex_32")]
+    pub amount_incl_vat: [u8; 32],
+    /// One aggregated Bulletproofs range proof over both amounts, in that order.
+    #[serde(with = "hex_vec")]
+    pub range_proof: Vec<u8>,
+    /// Identity commitment `T = X + ρ·H_id` to the driver's pseudonym.
+    #[serde(with = "hex_32")]
+    pub identity: [u8; 32],
+    /// Digest of the sealed off-ledger evidence bundle.
+    #[serde(with = "hex_32")]
+    pub evidence_digest: [u8; 32],
+}
+
+/// A regulator was given one session's evidence bundle. The entry names the session and the
+/// recipient, never the person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EvidenceDisclosure {
+    pub session: SessionId,
+    /// Log index of the session's record.
+    pub record_index: u64,
+    /// The member operator id of the recipient.
+    pub recipient: String,
+    /// The recipient's case reference, as given (opaque; no personal data by rule).
+    pub case_ref: String,
+    pub disclosed_at_ms: u64,
 }
 
 /// An OCPI tariff published on the log. Tariffs are public information.
@@ -110,6 +148,7 @@ pub enum Entry {
     SessionClosed(SessionRecord),
     TariffPublished(TariffPublication),
     ChargerKeyCloned(CloneEvidence),
+    EvidenceDisclosed(EvidenceDisclosure),
 }
 
 const TYPE_CHARGER_REGISTERED: u8 = 1;
@@ -117,8 +156,10 @@ const TYPE_CHARGER_REVOKED: u8 = 2;
 const TYPE_SESSION_CLOSED: u8 = 3;
 const TYPE_TARIFF_PUBLISHED: u8 = 4;
 const TYPE_CHARGER_KEY_CLONED: u8 = 5;
+const TYPE_EVIDENCE_DISCLOSED: u8 = 6;
 
 const EXT_TARIFF_REF: u16 = 1;
+const EXT_PRIVACY: u16 = 2;
 
 impl Entry {
     /// A short stable name of the entry type, used in APIs and logs.
@@ -129,6 +170,7 @@ impl Entry {
             Entry::SessionClosed(_) => "session_closed",
             Entry::TariffPublished(_) => "tariff_published",
             Entry::ChargerKeyCloned(_) => "charger_key_cloned",
+            Entry::EvidenceDisclosed(_) => "evidence_disclosed",
         }
     }
 
@@ -171,6 +213,15 @@ impl Entry {
                     e.u64(t.index).fixed(&t.leaf_hash);
                     extensions.insert(EXT_TARIFF_REF, e.finish());
                 }
+                if let Some(p) = &s.privacy {
+                    let mut e = Writer::new();
+                    e.fixed(&p.amount_excl_vat)
+                        .fixed(&p.amount_incl_vat)
+                        .blob(&p.range_proof)
+                        .fixed(&p.identity)
+                        .fixed(&p.evidence_digest);
+                    extensions.insert(EXT_PRIVACY, e.finish());
+                }
                 w.u16(extensions.len() as u16);
                 for (tag, value) in &extensions {
                     w.u16(*tag).blob(value);
@@ -188,6 +239,14 @@ impl Entry {
                 w.u8(TYPE_CHARGER_KEY_CLONED)
                     .blob(&c.first.encode())
                     .blob(&c.second.encode());
+            }
+            Entry::EvidenceDisclosed(d) => {
+                w.u8(TYPE_EVIDENCE_DISCLOSED)
+                    .fixed(&d.session.0)
+                    .u64(d.record_index)
+                    .text(&d.recipient)
+                    .text(&d.case_ref)
+                    .u64(d.disclosed_at_ms);
             }
         }
         w.finish()
@@ -235,6 +294,7 @@ impl Entry {
                     reading_count: r.u32("reading_count")?,
                     readings_digest: r.array("readings_digest")?,
                     tariff: None,
+                    privacy: None,
                     unknown_extensions: BTreeMap::new(),
                 };
                 let count = r.u16("extension count")?;
@@ -256,6 +316,17 @@ impl Entry {
                             record.tariff = Some(TariffRef {
                                 index: e.u64("tariff index")?,
                                 leaf_hash: e.array("tariff leaf hash")?,
+                            });
+                            e.finish()?;
+                        }
+                        EXT_PRIVACY => {
+                            let mut e = Reader::new(&value);
+                            record.privacy = Some(SessionPrivacy {
+                                amount_excl_vat: e.array("amount_excl_vat")?,
+                                amount_incl_vat: e.array("amount_incl_vat")?,
+                                range_proof: e.blob("range_proof", limits::RANGE_PROOF_LEN_MAX)?,
+                                identity: e.array("identity")?,
+                                evidence_digest: e.array("evidence_digest")?,
                             });
                             e.finish()?;
                         }
@@ -288,6 +359,13 @@ impl Entry {
                 let second = SignedReading::decode(&r.blob("second reading", SIGNED_LEN)?)?;
                 Entry::ChargerKeyCloned(CloneEvidence { first, second })
             }
+            TYPE_EVIDENCE_DISCLOSED => Entry::EvidenceDisclosed(EvidenceDisclosure {
+                session: SessionId(r.array("session")?),
+                record_index: r.u64("record_index")?,
+                recipient: r.text("recipient", limits::TEXT_LEN_MAX)?,
+                case_ref: r.text("case_ref", limits::CASE_REF_LEN_MAX)?,
+                disclosed_at_ms: r.u64("disclosed_at_ms")?,
+            }),
             other => {
                 return Err(
                     DecodeError::invalid("entry type", format!("unknown type {other}")).into(),
@@ -296,6 +374,14 @@ impl Entry {
         };
         r.finish()?;
         Ok(entry)
+    }
+}
+
+mod hex_vec {
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(v))
     }
 }
 
@@ -357,6 +443,13 @@ mod tests {
                     index: 2,
                     leaf_hash: [8; 32],
                 }),
+                privacy: Some(SessionPrivacy {
+                    amount_excl_vat: [9; 32],
+                    amount_incl_vat: [10; 32],
+                    range_proof: vec![11; 736],
+                    identity: [12; 32],
+                    evidence_digest: [13; 32],
+                }),
                 unknown_extensions: BTreeMap::new(),
             }),
             Entry::TariffPublished(TariffPublication {
@@ -368,6 +461,13 @@ mod tests {
             Entry::ChargerKeyCloned(CloneEvidence {
                 first: reading(1),
                 second: reading(2),
+            }),
+            Entry::EvidenceDisclosed(EvidenceDisclosure {
+                session: SessionId([1; 16]),
+                record_index: 3,
+                recipient: "SE-REG".into(),
+                case_ref: "case 2026/17".into(),
+                disclosed_at_ms: 500,
             }),
         ]
     }
@@ -406,7 +506,12 @@ mod tests {
         };
         record.unknown_extensions.insert(9, vec![1, 2, 3]);
         let bytes = Entry::SessionClosed(record.clone()).encode();
-        assert_eq!(Entry::decode(&bytes).unwrap(), Entry::SessionClosed(record));
+        assert_eq!(
+            Entry::decode(&bytes).unwrap(),
+            Entry::SessionClosed(record.clone())
+        );
+        record.privacy = None;
+        let bytes = Entry::SessionClosed(record.clone()).encode();
         // Swap the two extensions' order: tags 1 then 9 become 9 then 1.
         let mut w = Writer::new();
         w.u16(2).u16(9).blob(&[1, 2, 3]).u16(1).blob(&[0; 40]);

@@ -10,6 +10,10 @@ pub const TARIFF_JSON_LEN_MAX: usize = 32 * 1024;
 pub const ENTRY_LEN_MAX: usize = 60 * 1024;
 /// Readings in one session, start and stop included.
 pub const READINGS_PER_SESSION_MAX: u32 = 4096;
+/// Longest range proof in a session record (an aggregated Bulletproof for up to 64 values).
+pub const RANGE_PROOF_LEN_MAX: usize = 32 * (9 + 2 * 12);
+/// Longest case reference in a disclosure entry.
+pub const CASE_REF_LEN_MAX: usize = 64;
 /// Longest free-text field (reasons, ids) in an entry.
 pub const TEXT_LEN_MAX: usize = 256;
 

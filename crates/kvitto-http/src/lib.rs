@@ -11,21 +11,28 @@
 //! | `POST /v1/readings` | anyone, but each reading must carry a valid signature of a registered charger key, made while the key was valid: the signature is the credential |
 //! | `POST /v1/admin/chargers`, `POST /v1/admin/chargers/{key_id}/revoke`, `POST /v1/admin/tariffs` | the operator: `Authorization: Bearer <admin token>` |
 //! | `GET /v1/sessions/{id}`, `GET /v1/sessions/{id}/price`, `GET /v1/chargers/{key_id}` | the operator (session readings are the operator's off-ledger data) |
+//! | `PUT /v1/admin/tokens`, `POST /v1/admin/sessions/{id}/authorize`, `POST /v1/admin/erasures`, `POST /v1/admin/retention/run`, `GET /v1/admin/sessions/{id}/evidence` | the operator: personal data in its custody |
+//! | `POST /v1/admin/disclosures` | the operator of this node (a regulator's or an eMSP's): it asks another member for a session's evidence over the member network, where that member's custody authorises it by role |
+//! | `GET /v1/receipts/challenge` | anyone: a single-use challenge, no data |
+//! | `POST /v1/receipts` | the driver: a proof of possession of the secret behind the pseudonym, over a fresh challenge of this node; returns only that pseudonym's sessions |
+//! | `GET /receipt`, `GET /receipt/app.js` | anyone: the receipt checker page, static |
 //!
 //! Every route is behind a body-size limit, a timeout and a concurrency limit.
 
 mod admin;
 mod auth;
+mod custody;
 mod error;
 mod ingest;
 pub mod limits;
 mod log;
+mod web;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use kvitto_core::NetworkId;
 pub use kvitto_service::{LogInfo, LogKind};
@@ -35,6 +42,7 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub use auth::AdminToken;
+pub use custody::Challenges;
 pub use error::ApiError;
 
 /// Shared state of every handler.
@@ -50,6 +58,12 @@ pub struct AppState<S: KvStore> {
     pub network: NetworkId,
     /// The time zone of this operator's locations, for pricing time-of-day restrictions.
     pub time_zone: chrono_tz::Tz,
+    /// The network's trust policy (C2SP tlog-policy text), carried in receipts.
+    pub policy: String,
+    pub challenges: Challenges,
+    /// How to ask other members' operators for evidence (a regulator's audit); `None` without
+    /// a network.
+    pub evidence: Option<Arc<dyn kvitto_service::EvidenceSource>>,
 }
 
 impl<S: KvStore> Clone for AppState<S> {
@@ -64,6 +78,9 @@ impl<S: KvStore> Clone for AppState<S> {
             peers: self.peers.clone(),
             network: self.network,
             time_zone: self.time_zone,
+            policy: self.policy.clone(),
+            challenges: self.challenges.clone(),
+            evidence: self.evidence.clone(),
         }
     }
 }
@@ -76,7 +93,9 @@ pub fn router<S: KvStore>(state: AppState<S>) -> Router {
         .route("/log/{id}/proof/inclusion", get(log::inclusion::<S>))
         .route("/log/{id}/proof/consistency", get(log::consistency::<S>))
         .route("/v1/logs/{id}/witnessed", get(log::witnessed::<S>))
-        .route("/v1/status", get(log::status::<S>));
+        .route("/v1/status", get(log::status::<S>))
+        .route("/receipt", get(web::page))
+        .route("/receipt/app.js", get(web::script));
     let ingest = Router::new()
         .route("/v1/readings", post(ingest::readings::<S>))
         .layer(DefaultBodyLimit::max(limits::INGEST_BODY_BYTES_MAX));
@@ -90,13 +109,30 @@ pub fn router<S: KvStore>(state: AppState<S>) -> Router {
         .route("/v1/sessions/{id}", get(admin::session::<S>))
         .route("/v1/sessions/{id}/price", get(admin::session_price::<S>))
         .route("/v1/chargers/{key_id}", get(admin::charger::<S>))
+        .route("/v1/admin/tokens", put(custody::put_token::<S>))
+        .route(
+            "/v1/admin/sessions/{id}/authorize",
+            post(custody::authorize::<S>),
+        )
+        .route("/v1/admin/erasures", post(custody::erase::<S>))
+        .route("/v1/admin/retention/run", post(custody::expire::<S>))
+        .route("/v1/admin/disclosures", post(custody::disclosure::<S>))
+        .route(
+            "/v1/admin/sessions/{id}/evidence",
+            get(custody::evidence::<S>),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_admin::<S>,
         ))
         .layer(DefaultBodyLimit::max(limits::ADMIN_BODY_BYTES_MAX));
+    let driver = Router::new()
+        .route("/v1/receipts/challenge", get(custody::challenge::<S>))
+        .route("/v1/receipts", post(custody::receipts::<S>))
+        .layer(DefaultBodyLimit::max(limits::DRIVER_BODY_BYTES_MAX));
     Router::new()
         .merge(public)
+        .merge(driver)
         .merge(ingest)
         .merge(admin)
         .fallback(|| async { ApiError::not_found("no such route") })

@@ -13,6 +13,10 @@ pub const ADMIN_BODY_BYTES_MAX: usize = kvitto_core::limits::TARIFF_JSON_LEN_MAX
 pub const CONCURRENT_REQUESTS_MAX: usize = 256;
 /// A request that takes longer is answered with 408.
 pub const REQUEST_TIMEOUT_MS: u64 = 30_000;
+/// A receipt-fetch challenge is valid this long after it is issued.
+pub const CHALLENGE_VALID_MS: u64 = 60_000;
+/// Largest driver request (a pseudonym, a challenge and a proof, hex).
+pub const DRIVER_BODY_BYTES_MAX: usize = 1024;
 /// Batches longer than this are verified on the blocking pool, off the async workers.
 pub const VERIFY_INLINE_MAX: usize = 8;
 

@@ -108,6 +108,9 @@ fn harness() -> Harness {
         peers: PeerBoard::default(),
         network,
         time_zone: chrono_tz::Europe::Stockholm,
+        policy: String::new(),
+        challenges: crate::Challenges::default(),
+        evidence: None,
     };
     Harness {
         app: router(state),
@@ -185,6 +188,24 @@ async fn admin_routes_need_the_token() {
         ("GET", format!("/v1/sessions/{key}"), None),
         ("GET", format!("/v1/chargers/{key}"), None),
         ("GET", format!("/v1/sessions/{key}/price"), None),
+        ("PUT", "/v1/admin/tokens".into(), Some(json!({}))),
+        (
+            "POST",
+            format!("/v1/admin/sessions/{key}/authorize"),
+            Some(json!({"uid": "x"})),
+        ),
+        (
+            "POST",
+            "/v1/admin/erasures".into(),
+            Some(json!({"contract_id": "x"})),
+        ),
+        ("POST", "/v1/admin/retention/run".into(), None),
+        (
+            "POST",
+            "/v1/admin/disclosures".into(),
+            Some(json!({"log": "x", "session": key, "case_ref": "c"})),
+        ),
+        ("GET", format!("/v1/admin/sessions/{key}/evidence"), None),
     ];
     for (method, uri, body) in routes {
         let (status, value) = call(&h.app, method, &uri, None, body.clone()).await;

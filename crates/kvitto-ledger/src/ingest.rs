@@ -210,10 +210,30 @@ impl Effects {
 }
 
 /// Read access to readings and sessions already stored, for the checks that look back further
-/// than the in-memory state: replays of old counters, and reused session ids.
+/// than the in-memory state: replays of old counters, reused session ids, and the record an
+/// evidence disclosure names.
 pub trait ReadingArchive {
     fn reading(&self, key_id: &KeyId, counter: u64) -> Option<SignedReading>;
     fn session_exists(&self, session: &SessionId) -> bool;
+
+    /// Where the `session_closed` record of `session` is on this log.
+    ///
+    /// The default cannot tell ([`RecordLookup::Unavailable`]), which refuses every disclosure
+    /// without blaming the log: an archive over stored sessions should answer.
+    fn session_record(&self, _session: &SessionId) -> RecordLookup {
+        RecordLookup::Unavailable
+    }
+}
+
+/// What a [`ReadingArchive`] knows of a session's record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordLookup {
+    /// The session is closed, and its record is at this log index.
+    At(u64),
+    /// No session by that id is closed on this log: never started, or still open.
+    NotClosed,
+    /// The archive cannot tell: it does not index records, or its storage failed.
+    Unavailable,
 }
 
 impl Ledger {
@@ -509,6 +529,7 @@ impl Ledger {
             reading_count: readings.len() as u32,
             readings_digest: session_readings_digest(readings),
             tariff,
+            privacy: None,
             unknown_extensions: Default::default(),
         }
     }

@@ -11,7 +11,9 @@
 //!
 //! [`Ledger::replay_batch`] is the same logic run by a node that mirrors another operator's log:
 //! it re-derives every entry from its inputs (the registry fields, or a session's signed
-//! readings) and requires the result to be byte-identical to the logged entry.
+//! readings) and requires the result to be byte-identical to the logged entry. A session record's
+//! privacy extension cannot be re-derived (it needs the primary's randomness and secrets), so it
+//! is verified instead: its range proof must hold in the session's context on this log.
 //!
 //! Not here: storage, the Merkle tree, HTTP, clocks, signatures of the log itself.
 
@@ -21,8 +23,8 @@ pub mod registry;
 mod replay;
 
 pub use ingest::{
-    ChargerState, Effects, IngestConfig, LastReading, OpenSession, ReadingArchive, RejectCode,
-    Rejection, VerifiedReading,
+    ChargerState, Effects, IngestConfig, LastReading, OpenSession, ReadingArchive, RecordLookup,
+    RejectCode, Rejection, VerifiedReading,
 };
 pub use registry::{PublishedTariff, RegistryError, TariffIndex};
 pub use replay::{PendingCloneCheck, ReplayError, ReplayErrorKind, ReplayItem};
@@ -35,6 +37,9 @@ use kvitto_core::{KeyId, NetworkId};
 #[derive(Debug, Clone)]
 pub struct Ledger {
     network: NetworkId,
+    /// The log's checkpoint origin line (`kvitto/<network>/<log id>`). Session records' proofs
+    /// are bound to it.
+    origin: String,
     config: IngestConfig,
     chargers: HashMap<KeyId, ChargerState>,
     tariffs: TariffIndex,
@@ -45,9 +50,11 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    pub fn new(network: NetworkId, config: IngestConfig) -> Self {
+    /// An empty ledger for the log whose checkpoint origin line is `origin`.
+    pub fn new(network: NetworkId, origin: impl Into<String>, config: IngestConfig) -> Self {
         Ledger {
             network,
+            origin: origin.into(),
             config,
             chargers: HashMap::new(),
             tariffs: TariffIndex::default(),
@@ -59,6 +66,7 @@ impl Ledger {
     /// Rebuilds a ledger from stored state (the node calls this at startup).
     pub fn restore(
         network: NetworkId,
+        origin: impl Into<String>,
         config: IngestConfig,
         chargers: impl IntoIterator<Item = ChargerState>,
         tariffs: TariffIndex,
@@ -67,6 +75,7 @@ impl Ledger {
         let chargers = chargers.into_iter().map(|c| (c.key_id(), c)).collect();
         Ledger {
             network,
+            origin: origin.into(),
             config,
             chargers,
             tariffs,
@@ -77,6 +86,11 @@ impl Ledger {
 
     pub fn network(&self) -> NetworkId {
         self.network
+    }
+
+    /// The log's checkpoint origin line.
+    pub fn origin(&self) -> &str {
+        &self.origin
     }
 
     pub fn size(&self) -> u64 {

@@ -1,14 +1,16 @@
-//! Charger registration and revocation, and the index of published tariffs.
+//! Charger registration and revocation, the index of published tariffs, and evidence
+//! disclosures.
 
 use serde::Serialize;
 use thiserror::Error;
 
 use kvitto_core::entry::{
-    ChargerRegistration, ChargerRevocation, Entry, TariffPublication, TariffRef,
+    ChargerRegistration, ChargerRevocation, Entry, EvidenceDisclosure, TariffPublication, TariffRef,
 };
+use kvitto_core::keys::SessionId;
 use kvitto_core::{limits, KeyId};
 
-use crate::ingest::{ChargerState, Effects};
+use crate::ingest::{ChargerState, Effects, ReadingArchive, RecordLookup};
 use crate::Ledger;
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -21,6 +23,19 @@ pub enum RegistryError {
     AlreadyRevoked(KeyId),
     #[error("{field}: {reason}")]
     InvalidField { field: &'static str, reason: String },
+    /// A disclosure names a record index that is not before the disclosure's own index.
+    #[error("record index {record_index} is not before this entry's index {index}")]
+    RecordIndexAhead { record_index: u64, index: u64 },
+    /// A disclosure names a session whose record is not at the index it gives.
+    #[error("{reason}")]
+    SessionRecordUnknown {
+        session: SessionId,
+        record_index: u64,
+        reason: String,
+    },
+    /// The archive cannot say where a session's record is: a fault of the node's own storage.
+    #[error("the archive cannot say where the record of session {0} is")]
+    ArchiveUnavailable(SessionId),
 }
 
 impl RegistryError {
@@ -31,6 +46,9 @@ impl RegistryError {
             RegistryError::UnknownCharger(_) => "unknown_charger",
             RegistryError::AlreadyRevoked(_) => "charger_already_revoked",
             RegistryError::InvalidField { .. } => "invalid_field",
+            RegistryError::RecordIndexAhead { .. } => "record_index_ahead",
+            RegistryError::SessionRecordUnknown { .. } => "session_record_unknown",
+            RegistryError::ArchiveUnavailable(_) => "archive_unavailable",
         }
     }
 }
@@ -230,6 +248,57 @@ impl Ledger {
             reference: TariffRef { index, leaf_hash },
         });
         Ok(effects)
+    }
+
+    /// Appends an evidence disclosure: a regulator was given the evidence bundle of the session
+    /// whose record is at `record_index`. The caller has decided to disclose; the ledger checks
+    /// what the log can show (see [`Ledger::check_disclosure`]).
+    pub fn disclose(
+        &mut self,
+        disclosure: EvidenceDisclosure,
+        archive: &dyn ReadingArchive,
+    ) -> Result<Effects, RegistryError> {
+        self.check_disclosure(&disclosure, archive)?;
+        let mut effects = Effects::default();
+        self.append(&mut effects, Entry::EvidenceDisclosed(disclosure));
+        Ok(effects)
+    }
+
+    /// The rule for a disclosure at the next index: a recipient is named (1 to
+    /// [`limits::TEXT_LEN_MAX`] bytes), the case reference is at most
+    /// [`limits::CASE_REF_LEN_MAX`] bytes (it may be empty), neither has control characters,
+    /// and the `session_closed` record of `session` is at `record_index`, before this entry.
+    pub(crate) fn check_disclosure(
+        &self,
+        disclosure: &EvidenceDisclosure,
+        archive: &dyn ReadingArchive,
+    ) -> Result<(), RegistryError> {
+        check_text("recipient", &disclosure.recipient, limits::TEXT_LEN_MAX)?;
+        if !disclosure.case_ref.is_empty() {
+            check_text("case_ref", &disclosure.case_ref, limits::CASE_REF_LEN_MAX)?;
+        }
+        let (session, record_index) = (disclosure.session, disclosure.record_index);
+        if record_index >= self.size {
+            return Err(RegistryError::RecordIndexAhead {
+                record_index,
+                index: self.size,
+            });
+        }
+        let unknown = |reason: String| RegistryError::SessionRecordUnknown {
+            session,
+            record_index,
+            reason,
+        };
+        match archive.session_record(&session) {
+            RecordLookup::At(index) if index == record_index => Ok(()),
+            RecordLookup::At(index) => Err(unknown(format!(
+                "the record of session {session} is at index {index}, not {record_index}"
+            ))),
+            RecordLookup::NotClosed => Err(unknown(format!(
+                "no session {session} is closed on this log"
+            ))),
+            RecordLookup::Unavailable => Err(RegistryError::ArchiveUnavailable(session)),
+        }
     }
 
     /// Assigns the next index to `entry` and records it in `effects`.

@@ -5,9 +5,12 @@
 //! [`Ledger::publish_tariff`] with the clock taken from the entry itself, so the structural
 //! rules run and the clock windows (which the log cannot show) pass. A session record goes
 //! through [`Ledger::ingest`] with the session's signed readings, which are shipped beside it;
-//! the record it closes must equal the logged one. Clone evidence must convict: two different
-//! readings under the registered key with one counter, the first being the reading the log
-//! accepted at that counter.
+//! the record it closes, with the logged privacy extension attached, must equal the logged one.
+//! That extension must be present and its range proof must verify in the session's context on
+//! this log (origin, charger key id, session id); proofs are verified in parallel, like
+//! signatures. Clone evidence must convict: two different readings under the registered key
+//! with one counter, the first being the reading the log accepted at that counter. An evidence
+//! disclosure goes through [`Ledger::disclose`]: it must name a session record before it.
 //!
 //! The returned [`Effects`] are what the primary staged for the same entries, so a mirror stages
 //! them with the same store code. See `specs/ingest.md`, "Replaying another operator's log".
@@ -17,6 +20,10 @@ use std::num::NonZeroUsize;
 use std::sync::OnceLock;
 
 use ed25519_dalek::VerifyingKey;
+use kvitto_privacy::{
+    verify_session_ranges, AmountCommitment, AmountRangeProof, IdentityCommitment, SessionContext,
+};
+use rand_core::OsRng;
 use thiserror::Error;
 
 use kvitto_core::entry::{CloneEvidence, Entry, SessionRecord, TariffPublication};
@@ -25,7 +32,7 @@ use kvitto_core::limits;
 use kvitto_core::reading::{ReadingKind, SignedReading};
 
 use crate::ingest::{
-    ChargerState, Effects, ReadingArchive, RejectCode, Rejection, VerifiedReading,
+    ChargerState, Effects, ReadingArchive, RecordLookup, RejectCode, Rejection, VerifiedReading,
 };
 use crate::registry::RegistryError;
 use crate::Ledger;
@@ -74,9 +81,9 @@ pub enum ReplayErrorKind {
     },
     /// The re-derived entry differs from the logged one in `field` (`entry_mismatch`).
     EntryMismatch { field: &'static str },
-    /// A registry rule refused the entry; the code is [`RegistryError::code`]
+    /// A registry or disclosure rule refused the entry; the code is [`RegistryError::code`]
     /// (`charger_already_registered`, `unknown_charger`, `charger_already_revoked`,
-    /// `invalid_field`).
+    /// `invalid_field`, `record_index_ahead`, `session_record_unknown`).
     Registry(RegistryError),
     /// The published tariff JSON is not an OCPI tariff with the entry's id (`invalid_tariff`).
     InvalidTariff,
@@ -87,9 +94,16 @@ pub enum ReplayErrorKind {
     /// The evidence's first reading is not the reading the log accepted at that counter
     /// (`clone_evidence_not_accepted`).
     CloneEvidenceNotAccepted,
-    /// The caller's archive lacks a reading this ledger has replayed (`archive_incomplete`):
-    /// a fault of the mirror's own storage, not of the log.
+    /// The caller's archive lacks a reading this ledger has replayed, or cannot say where a
+    /// session's record is (`archive_incomplete`): a fault of the mirror's own storage, not of
+    /// the log.
     ArchiveIncomplete,
+    /// A session record without the privacy extension (`privacy_missing`).
+    PrivacyMissing,
+    /// The privacy extension's `field` does not decode canonically, or (`range_proof`) the range
+    /// proof does not verify for the two amount commitments in the session's context
+    /// (`privacy_invalid`).
+    PrivacyInvalid { field: &'static str },
 }
 
 impl ReplayError {
@@ -117,6 +131,8 @@ impl ReplayError {
             ReplayErrorKind::CloneEvidenceDuplicate => "clone_evidence_duplicate",
             ReplayErrorKind::CloneEvidenceNotAccepted => "clone_evidence_not_accepted",
             ReplayErrorKind::ArchiveIncomplete => "archive_incomplete",
+            ReplayErrorKind::PrivacyMissing => "privacy_missing",
+            ReplayErrorKind::PrivacyInvalid { .. } => "privacy_invalid",
         }
     }
 }
@@ -136,6 +152,8 @@ pub struct PendingCloneCheck {
 
 /// Below this many readings per thread, spawning costs more than verifying in place.
 const READINGS_PER_THREAD_MIN: usize = 32;
+/// A session's range proof takes milliseconds to verify: two per thread already pay off.
+const PROOFS_PER_THREAD_MIN: usize = 2;
 
 fn parallelism() -> usize {
     static CORES: OnceLock<usize> = OnceLock::new();
@@ -218,6 +236,7 @@ impl Ledger {
             inner: archive,
             readings: HashMap::new(),
             sessions: HashSet::new(),
+            records: HashMap::new(),
         };
         let mut effects = Effects::default();
         for (position, item) in prepared.into_iter().enumerate() {
@@ -247,8 +266,9 @@ impl Ledger {
     }
 
     /// Decodes every entry, checks the shape of each session's readings, and verifies all
-    /// signatures, in parallel when there are enough. Nothing here depends on ledger state
-    /// except the registered keys, so errors are kept per entry and reported in log order.
+    /// signatures and session range proofs, in parallel when there are enough. Nothing here
+    /// depends on ledger state except the registered keys and the origin, so errors are kept per
+    /// entry and reported in log order.
     fn prepare<'a>(&self, items: Vec<(&'a [u8], Vec<SignedReading>)>) -> Vec<Prepared<'a>> {
         let mut batch_keys: HashMap<KeyId, VerifyingKey> = HashMap::new();
         let mut prepared = Vec::with_capacity(items.len());
@@ -302,7 +322,23 @@ impl Ledger {
                 bytes,
                 entry,
                 readings,
+                privacy: Ok(()),
             });
+        }
+        let records: Vec<(usize, &SessionRecord)> = prepared
+            .iter()
+            .enumerate()
+            .filter_map(|(position, item)| match &item.entry {
+                Ok(Entry::SessionClosed(record)) => Some((position, record)),
+                _ => None,
+            })
+            .collect();
+        let origin = self.origin.as_str();
+        let checked = map_in_parallel(records, PROOFS_PER_THREAD_MIN, |(position, record)| {
+            (position, check_privacy(origin, record))
+        });
+        for (position, result) in checked {
+            prepared[position].privacy = result;
         }
         let verified = verify_all(jobs, &keys);
         let mut offset = 0usize;
@@ -340,13 +376,18 @@ impl Ledger {
         journal: &mut Journal,
     ) -> Result<Effects, ReplayError> {
         let err = |kind, message: String| ReplayError::new(index, kind, message);
-        let entry = item
-            .entry
-            .map_err(|e| err(ReplayErrorKind::MalformedEntry, e))?;
+        let Prepared {
+            bytes,
+            entry,
+            readings,
+            privacy,
+        } = item;
+        let entry = entry.map_err(|e| err(ReplayErrorKind::MalformedEntry, e))?;
         if let Entry::SessionClosed(record) = entry {
-            return self.replay_session(index, item.bytes, record, item.readings, archive, journal);
+            let checked = Checked { readings, privacy };
+            return self.replay_session(index, bytes, record, checked, archive, journal);
         }
-        if let Err(problem) = item.readings {
+        if let Err(problem) = readings {
             return Err(problem.into_error(index));
         }
         let registry = |e: RegistryError| err(ReplayErrorKind::Registry(e.clone()), e.to_string());
@@ -370,9 +411,17 @@ impl Ledger {
             Entry::ChargerKeyCloned(evidence) => {
                 self.replay_clone_evidence(index, evidence, archive, journal)?
             }
+            Entry::EvidenceDisclosed(disclosure) => {
+                self.disclose(disclosure, archive).map_err(|e| match e {
+                    RegistryError::ArchiveUnavailable(_) => {
+                        err(ReplayErrorKind::ArchiveIncomplete, e.to_string())
+                    }
+                    e => registry(e),
+                })?
+            }
             Entry::SessionClosed(_) => unreachable!("handled above"),
         };
-        same_bytes(index, item.bytes, &effects, None)?;
+        same_bytes(index, bytes, &effects, None)?;
         Ok(effects)
     }
 
@@ -381,7 +430,7 @@ impl Ledger {
         index: u64,
         bytes: &[u8],
         record: SessionRecord,
-        readings: Result<Vec<VerifiedReading>, Problem>,
+        checked: Checked,
         archive: &BatchArchive<'_>,
         journal: &mut Journal,
     ) -> Result<Effects, ReplayError> {
@@ -398,7 +447,7 @@ impl Ledger {
                 ),
             ));
         }
-        let readings = readings.map_err(|p| p.into_error(index))?;
+        let readings = checked.readings.map_err(|p| p.into_error(index))?;
         // The last reading's time (the latest, should they regress) stands in for the primary's
         // clock, so the future-skew rule, which the log cannot show, passes.
         let now_ms = readings
@@ -407,7 +456,7 @@ impl Ledger {
             .max()
             .unwrap_or(0);
         journal.touch(self, record.key_id);
-        let effects = self
+        let mut effects = self
             .ingest(readings, now_ms, archive)
             .map_err(|(rejection, _)| {
                 // Clone evidence that ingest recorded is undone with the rest of the batch.
@@ -424,7 +473,16 @@ impl Ledger {
                     },
                 )
             })?;
+        // The primary's sequencer attaches the privacy extension after ingest, as the mirror
+        // does here with the logged one; everything else must re-derive byte for byte.
+        for (_, entry, encoded) in &mut effects.entries {
+            if let Entry::SessionClosed(derived) = entry {
+                derived.privacy.clone_from(&record.privacy);
+                *encoded = entry.encode();
+            }
+        }
         same_bytes(index, bytes, &effects, Some(&record))?;
+        checked.privacy.map_err(|p| p.into_error(index))?;
         self.resolve_clone_checks(index, &record, &effects.readings, journal)?;
         Ok(effects)
     }
@@ -785,9 +843,67 @@ fn verify_all(
         };
         (position, result)
     };
-    let threads = parallelism().min(jobs.len() / READINGS_PER_THREAD_MIN);
+    map_in_parallel(jobs, READINGS_PER_THREAD_MIN, verify)
+}
+
+/// Requires `record`'s privacy extension, every commitment in it canonically encoded, and its
+/// range proof to verify for `[amount_excl_vat, amount_incl_vat]`, in that order, each in the
+/// session's context on the log `origin`. The evidence digest is opaque and not checked.
+fn check_privacy(origin: &str, record: &SessionRecord) -> Result<(), Problem> {
+    let invalid = |field: &'static str, message: String| Problem {
+        kind: Some(ReplayErrorKind::PrivacyInvalid { field }),
+        message,
+    };
+    let Some(privacy) = &record.privacy else {
+        return Err(Problem {
+            kind: Some(ReplayErrorKind::PrivacyMissing),
+            message: "the session record carries no privacy extension; every session record must"
+                .into(),
+        });
+    };
+    let not_canonical =
+        |field: &'static str| invalid(field, format!("{field} is not a canonical encoding"));
+    let excl = AmountCommitment::from_bytes(&privacy.amount_excl_vat)
+        .map_err(|_| not_canonical("amount_excl_vat"))?;
+    let incl = AmountCommitment::from_bytes(&privacy.amount_incl_vat)
+        .map_err(|_| not_canonical("amount_incl_vat"))?;
+    let proof = AmountRangeProof::from_bytes(&privacy.range_proof).map_err(|_| {
+        invalid(
+            "range_proof",
+            format!(
+                "the range proof ({} bytes) is not a canonical Bulletproofs encoding",
+                privacy.range_proof.len()
+            ),
+        )
+    })?;
+    IdentityCommitment::from_bytes(&privacy.identity).map_err(|_| not_canonical("identity"))?;
+    let ctx = SessionContext::new(origin, record.key_id.0, record.session.0).map_err(|e| {
+        invalid(
+            "context",
+            format!("this ledger's origin {origin:?} cannot name a session: {e}"),
+        )
+    })?;
+    verify_session_ranges(&ctx, &excl, &incl, &proof, &mut OsRng).map_err(|_| {
+        invalid(
+            "range_proof",
+            format!(
+                "the range proof does not verify for amount_excl_vat and amount_incl_vat of session {} on {origin}",
+                record.session
+            ),
+        )
+    })
+}
+
+/// Applies `f` to every job, keeping the jobs' order; on several threads when each gets at
+/// least `per_thread_min` jobs.
+fn map_in_parallel<T: Send, R: Send>(
+    jobs: Vec<T>,
+    per_thread_min: usize,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
+    let threads = parallelism().min(jobs.len() / per_thread_min);
     if threads <= 1 {
-        return jobs.into_iter().map(verify).collect();
+        return jobs.into_iter().map(f).collect();
     }
     let chunk = jobs.len().div_ceil(threads);
     let mut rest = jobs;
@@ -797,13 +913,13 @@ fn verify_all(
     }
     // `rest` is the front of the list; the spawned chunks are in reverse order.
     chunks.reverse();
-    let verify = &verify;
+    let f = &f;
     std::thread::scope(|scope| {
         let handles: Vec<_> = chunks
             .into_iter()
-            .map(|c| scope.spawn(move || c.into_iter().map(verify).collect::<Vec<_>>()))
+            .map(|c| scope.spawn(move || c.into_iter().map(f).collect::<Vec<_>>()))
             .collect();
-        let mut results: Vec<_> = rest.into_iter().map(verify).collect();
+        let mut results: Vec<_> = rest.into_iter().map(f).collect();
         for handle in handles {
             match handle.join() {
                 Ok(part) => results.extend(part),
@@ -814,12 +930,20 @@ fn verify_all(
     })
 }
 
-/// One entry after decoding and signature verification.
+/// One entry after decoding and signature and range proof verification.
 struct Prepared<'a> {
     bytes: &'a [u8],
     entry: Result<Entry, String>,
     /// A session's verified readings in order, empty for other entries, or the first problem.
     readings: Result<Vec<VerifiedReading>, Problem>,
+    /// A session record's privacy extension checked ([`check_privacy`]); `Ok` for other entries.
+    privacy: Result<(), Problem>,
+}
+
+/// What [`Ledger::prepare`] found for a session record, before the state machine runs.
+struct Checked {
+    readings: Result<Vec<VerifiedReading>, Problem>,
+    privacy: Result<(), Problem>,
 }
 
 /// A problem found before the state machine runs. Without a kind, the state reports it (the
@@ -851,6 +975,8 @@ struct BatchArchive<'a> {
     inner: &'a dyn ReadingArchive,
     readings: HashMap<(KeyId, u64), SignedReading>,
     sessions: HashSet<SessionId>,
+    /// Sessions closed by this batch, with the index of their record.
+    records: HashMap<SessionId, u64>,
 }
 
 impl BatchArchive<'_> {
@@ -862,6 +988,7 @@ impl BatchArchive<'_> {
                 self.sessions.insert(r.reading.session);
             }
         }
+        self.records.extend(effects.closed_sessions.iter().copied());
     }
 }
 
@@ -875,6 +1002,13 @@ impl ReadingArchive for BatchArchive<'_> {
 
     fn session_exists(&self, session: &SessionId) -> bool {
         self.sessions.contains(session) || self.inner.session_exists(session)
+    }
+
+    fn session_record(&self, session: &SessionId) -> RecordLookup {
+        match self.records.get(session) {
+            Some(&index) => RecordLookup::At(index),
+            None => self.inner.session_record(session),
+        }
     }
 }
 

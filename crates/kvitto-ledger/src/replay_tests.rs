@@ -4,26 +4,56 @@
 use std::collections::{HashMap, HashSet};
 
 use ed25519_dalek::SigningKey;
+use kvitto_privacy::{commit_session, DriverSecret, PersonKey, SessionContext};
 use proptest::prelude::*;
+use rand_core::OsRng;
 
 use kvitto_core::charger::SoftCharger;
 use kvitto_core::entry::{
-    ChargerRegistration, ChargerRevocation, CloneEvidence, Entry, SessionRecord, TariffPublication,
-    TariffRef,
+    ChargerRegistration, ChargerRevocation, CloneEvidence, Entry, EvidenceDisclosure,
+    SessionPrivacy, SessionRecord, TariffPublication, TariffRef,
 };
 use kvitto_core::keys::{KeyId, NetworkId, SessionId};
 use kvitto_core::reading::{session_readings_digest, ReadingKind, SignedReading};
 
 use crate::{
-    Effects, IngestConfig, Ledger, PendingCloneCheck, ReadingArchive, RejectCode, ReplayError,
-    ReplayErrorKind, ReplayItem, VerifiedReading,
+    Effects, IngestConfig, Ledger, PendingCloneCheck, ReadingArchive, RecordLookup, RejectCode,
+    ReplayError, ReplayErrorKind, ReplayItem, VerifiedReading,
 };
 
 const T0: u64 = 1_764_000_000_000;
 const MIN: u64 = 60_000;
+const ORIGIN: &str = "kvitto/test/se-kvt";
 
 fn network() -> NetworkId {
     NetworkId::of_name("test")
+}
+
+/// Attaches the privacy extension the way the primary's sequencer does: commitments to a price
+/// derived from the energy, for a fresh driver, with a range proof in the session's context.
+fn with_privacy(mut record: SessionRecord) -> SessionRecord {
+    let ctx = SessionContext::new(ORIGIN, record.key_id.0, record.session.0).unwrap();
+    let driver = DriverSecret::generate(&mut OsRng).public();
+    let person = PersonKey::generate(&mut OsRng);
+    let excl_vat_minor = record.energy_wh * 35 / 10;
+    let incl_vat_minor = excl_vat_minor * 125 / 100;
+    let (commitments, _openings) = commit_session(
+        &ctx,
+        excl_vat_minor,
+        incl_vat_minor,
+        &driver,
+        &person,
+        &mut OsRng,
+    )
+    .unwrap();
+    record.privacy = Some(SessionPrivacy {
+        amount_excl_vat: commitments.amount_excl_vat.to_bytes(),
+        amount_incl_vat: commitments.amount_incl_vat.to_bytes(),
+        range_proof: commitments.range_proof.to_bytes(),
+        identity: commitments.identity.to_bytes(),
+        evidence_digest: [0x5E; 32],
+    });
+    record
 }
 
 fn charger(seed: u8) -> SoftCharger {
@@ -51,10 +81,12 @@ fn registration(c: &SoftCharger, tariff_id: Option<&str>) -> ChargerRegistration
 struct Archive {
     readings: HashMap<(KeyId, u64), SignedReading>,
     sessions: HashSet<SessionId>,
+    records: HashMap<SessionId, u64>,
 }
 
 impl Archive {
-    /// Stages `effects` the way `LogStore::stage` does (readings and started sessions).
+    /// Stages `effects` the way `LogStore::stage` does (readings, started sessions and the
+    /// records of closed ones).
     fn add(&mut self, effects: &Effects) {
         for r in &effects.readings {
             self.readings
@@ -63,6 +95,7 @@ impl Archive {
                 self.sessions.insert(r.reading.session);
             }
         }
+        self.records.extend(effects.closed_sessions.iter().copied());
     }
 }
 
@@ -72,6 +105,24 @@ impl ReadingArchive for Archive {
     }
     fn session_exists(&self, session: &SessionId) -> bool {
         self.sessions.contains(session)
+    }
+    fn session_record(&self, session: &SessionId) -> RecordLookup {
+        match self.records.get(session) {
+            Some(&index) => RecordLookup::At(index),
+            None => RecordLookup::NotClosed,
+        }
+    }
+}
+
+/// An archive that does not index session records (the trait's default).
+struct WithoutRecords<'a>(&'a Archive);
+
+impl ReadingArchive for WithoutRecords<'_> {
+    fn reading(&self, key_id: &KeyId, counter: u64) -> Option<SignedReading> {
+        self.0.reading(key_id, counter)
+    }
+    fn session_exists(&self, session: &SessionId) -> bool {
+        self.0.session_exists(session)
     }
 }
 
@@ -87,14 +138,22 @@ struct Primary {
 impl Primary {
     fn new() -> Self {
         Primary {
-            ledger: Ledger::new(network(), IngestConfig::default()),
+            ledger: Ledger::new(network(), ORIGIN, IngestConfig::default()),
             archive: Archive::default(),
             log: Vec::new(),
             entries: Vec::new(),
         }
     }
 
-    fn record(&mut self, effects: Effects) -> Vec<u64> {
+    /// Stores `effects` as the sequencer does, which attaches the privacy extension to every
+    /// session record before it is written.
+    fn record(&mut self, mut effects: Effects) -> Vec<u64> {
+        for (_, entry, bytes) in &mut effects.entries {
+            if let Entry::SessionClosed(record) = entry {
+                *entry = Entry::SessionClosed(with_privacy(record.clone()));
+                *bytes = entry.encode();
+            }
+        }
         self.archive.add(&effects);
         let mut indices = Vec::new();
         for (index, entry, bytes) in effects.entries {
@@ -156,6 +215,16 @@ impl Primary {
         self.record(effects)
     }
 
+    /// Discloses the evidence of the session whose record is at `record_index`.
+    fn disclose(&mut self, record_index: u64) -> u64 {
+        let session = record_of_entry(&self.log[record_index as usize]).session;
+        let effects = self
+            .ledger
+            .disclose(disclosure(session, record_index), &self.archive)
+            .unwrap();
+        self.record(effects)[0]
+    }
+
     /// Submits a reading that reuses a counter; returns the index of the evidence entry.
     fn push_clone(&mut self, reading: &SignedReading) -> u64 {
         let batch = vec![self.verified(reading)];
@@ -203,10 +272,13 @@ struct Scenario {
     c_registration: u64,
     c_session: u64,
     revocation: u64,
+    /// A regulator was given the evidence of A's first session; the last entry.
+    disclosure: u64,
 }
 
 /// Three chargers, two tariffs, interleaved sessions, clone evidence both while the cloned
-/// counter's session is open and after it closed, a revocation; every session closed.
+/// counter's session is open and after it closed, a revocation, every session closed, and an
+/// evidence disclosure.
 fn scenario() -> Scenario {
     let mut p = Primary::new();
     let mut a = charger(7);
@@ -243,6 +315,7 @@ fn scenario() -> Scenario {
     let revocation = p.revoke(b.key_id(), T0 + 200 * MIN);
     p.push(&[b.start(T0 + 100 * MIN), b.stop(T0 + 110 * MIN, 2_000)]);
     assert!(p.ledger.chargers().all(|c| c.open.is_none()));
+    let disclosure = p.disclose(a_session_1);
     Scenario {
         primary: p,
         a,
@@ -256,6 +329,7 @@ fn scenario() -> Scenario {
         c_registration,
         c_session,
         revocation,
+        disclosure,
     }
 }
 
@@ -270,7 +344,15 @@ type Snapshot = (u64, Vec<String>, usize, Vec<PendingCloneCheck>);
 impl Mirror {
     fn new() -> Self {
         Mirror {
-            ledger: Ledger::new(network(), IngestConfig::default()),
+            ledger: Ledger::new(network(), ORIGIN, IngestConfig::default()),
+            archive: Archive::default(),
+        }
+    }
+
+    /// A mirror that believes the log has another origin.
+    fn with_origin(origin: &str) -> Self {
+        Mirror {
+            ledger: Ledger::new(network(), origin, IngestConfig::default()),
             archive: Archive::default(),
         }
     }
@@ -323,9 +405,23 @@ fn assert_tampered(items: &[ReplayItem], index: u64, code: &str) -> ReplayError 
 }
 
 fn record_of(item: &ReplayItem) -> SessionRecord {
-    match Entry::decode(&item.entry).unwrap() {
+    record_of_entry(&item.entry)
+}
+
+fn record_of_entry(bytes: &[u8]) -> SessionRecord {
+    match Entry::decode(bytes).unwrap() {
         Entry::SessionClosed(r) => r,
         other => panic!("expected a session record, got {}", other.type_name()),
+    }
+}
+
+fn disclosure(session: SessionId, record_index: u64) -> EvidenceDisclosure {
+    EvidenceDisclosure {
+        session,
+        record_index,
+        recipient: "SE-REG".into(),
+        case_ref: "case 2026/17".into(),
+        disclosed_at_ms: T0 + 300 * MIN,
     }
 }
 
@@ -338,10 +434,11 @@ fn with_record(item: &ReplayItem, f: impl FnOnce(&mut SessionRecord)) -> ReplayI
     }
 }
 
-/// A session record computed from `readings` the way the ledger does, without a tariff.
+/// A session record computed from `readings` the way the ledger does, without a tariff, with a
+/// valid privacy extension.
 fn record_for(readings: &[SignedReading]) -> SessionRecord {
     let (first, last) = (&readings[0].reading, &readings[readings.len() - 1].reading);
-    SessionRecord {
+    with_privacy(SessionRecord {
         session: first.session,
         key_id: first.key_id,
         first_counter: first.counter,
@@ -352,8 +449,9 @@ fn record_for(readings: &[SignedReading]) -> SessionRecord {
         reading_count: readings.len() as u32,
         readings_digest: session_readings_digest(readings),
         tariff: None,
+        privacy: None,
         unknown_extensions: Default::default(),
-    }
+    })
 }
 
 fn session_item(readings: Vec<SignedReading>) -> ReplayItem {
@@ -458,6 +556,7 @@ fn pending_clone_checks_carry_over_between_batches() {
     let mut restarted = Mirror {
         ledger: Ledger::restore(
             network(),
+            ORIGIN,
             IngestConfig::default(),
             mirror.ledger.chargers().cloned(),
             mirror.ledger.tariffs().clone(),
@@ -1066,6 +1165,310 @@ fn large_sessions_verify_in_parallel_and_reject_the_first_bad_reading() {
             ..
         }
     ));
+}
+
+/// The encoding of the field element p = 2^255 - 19: a non-canonical encoding of the identity.
+const NON_CANONICAL_POINT: [u8; 32] = {
+    let mut p = [0xFF; 32];
+    p[0] = 0xED;
+    p[31] = 0x7F;
+    p
+};
+
+fn privacy_of(record: &SessionRecord) -> SessionPrivacy {
+    record.privacy.clone().unwrap()
+}
+
+fn privacy_field(err: &ReplayError) -> &'static str {
+    match err.kind {
+        ReplayErrorKind::PrivacyInvalid { field } => field,
+        ref other => panic!("expected invalid privacy, got {other:?}"),
+    }
+}
+
+type PrivacyTamper = Box<dyn Fn(&mut SessionPrivacy)>;
+
+#[test]
+fn session_records_must_carry_valid_privacy() {
+    let s = scenario();
+    let items = s.primary.items();
+    let at = s.a_session_1 as usize;
+    // Missing.
+    let mut tampered = items.clone();
+    tampered[at] = with_record(&items[at], |r| r.privacy = None);
+    let err = assert_tampered(&tampered, s.a_session_1, "privacy_missing");
+    assert_eq!(err.kind, ReplayErrorKind::PrivacyMissing);
+    // Present but wrong.
+    let other = privacy_of(&record_of(&items[s.a_session_2 as usize]));
+    let proof_of_other = other.range_proof.clone();
+    let cases: Vec<(&str, &str, PrivacyTamper)> = vec![
+        (
+            "a range proof from another session",
+            "range_proof",
+            Box::new(move |p| p.range_proof = proof_of_other.clone()),
+        ),
+        (
+            "every value from another session",
+            "range_proof",
+            Box::new(move |p| *p = other.clone()),
+        ),
+        (
+            "the two amounts swapped",
+            "range_proof",
+            Box::new(|p| std::mem::swap(&mut p.amount_excl_vat, &mut p.amount_incl_vat)),
+        ),
+        (
+            "a non-canonical excl. VAT commitment",
+            "amount_excl_vat",
+            Box::new(|p| p.amount_excl_vat = NON_CANONICAL_POINT),
+        ),
+        (
+            "a non-canonical incl. VAT commitment",
+            "amount_incl_vat",
+            Box::new(|p| p.amount_incl_vat = NON_CANONICAL_POINT),
+        ),
+        (
+            "a non-canonical identity commitment",
+            "identity",
+            Box::new(|p| p.identity = NON_CANONICAL_POINT),
+        ),
+        (
+            "a truncated range proof",
+            "range_proof",
+            Box::new(|p| p.range_proof.truncate(700)),
+        ),
+        (
+            "a single-session range proof's length",
+            "range_proof",
+            Box::new(|p| p.range_proof.truncate(672)),
+        ),
+        (
+            "a non-canonical scalar (t_x) in the range proof",
+            "range_proof",
+            Box::new(|p| p.range_proof[128..160].fill(0xFF)),
+        ),
+        (
+            "another commitment under the same proof",
+            "range_proof",
+            Box::new(|p| p.amount_incl_vat = p.amount_excl_vat),
+        ),
+    ];
+    for (case, field, tamper) in cases {
+        let mut tampered = items.clone();
+        tampered[at] = with_record(&items[at], |r| tamper(r.privacy.as_mut().unwrap()));
+        let err = assert_tampered(&tampered, s.a_session_1, "privacy_invalid");
+        assert_eq!(privacy_field(&err), field, "{case}: {err}");
+    }
+    // The evidence digest is opaque: any value replays.
+    let mut tampered = items.clone();
+    tampered[at] = with_record(&items[at], |r| {
+        r.privacy.as_mut().unwrap().evidence_digest = [0; 32]
+    });
+    Mirror::new().replay(tampered).unwrap();
+}
+
+#[test]
+fn privacy_is_bound_to_the_log_origin() {
+    let s = scenario();
+    let mut mirror = Mirror::with_origin("kvitto/test/se-other");
+    assert_eq!(mirror.ledger.origin(), "kvitto/test/se-other");
+    let err = mirror.assert_rejected(s.primary.items(), "privacy_invalid", s.a_session_1);
+    assert_eq!(privacy_field(&err), "range_proof");
+    assert!(err.message.contains("kvitto/test/se-other"), "{err}");
+}
+
+#[test]
+fn the_record_must_match_before_its_privacy_is_judged() {
+    let s = scenario();
+    let items = s.primary.items();
+    let at = s.a_session_1 as usize;
+    let mut tampered = items.clone();
+    tampered[at] = with_record(&items[at], |r| {
+        r.energy_wh += 1;
+        r.privacy = None;
+    });
+    let err = assert_tampered(&tampered, s.a_session_1, "entry_mismatch");
+    assert_eq!(mismatch_field(&err), "energy_wh");
+}
+
+#[test]
+fn replayed_session_effects_carry_the_logged_bytes() {
+    let s = scenario();
+    let items = s.primary.items();
+    let at = s.c_session as usize;
+    let mut mirror = Mirror::new();
+    mirror.replay(items[..at].to_vec()).unwrap();
+    let effects = mirror.replay(vec![items[at].clone()]).unwrap();
+    let [(index, Entry::SessionClosed(record), bytes)] = effects.entries.as_slice() else {
+        panic!("expected one session record")
+    };
+    assert_eq!(*index, s.c_session);
+    assert_eq!(bytes, &items[at].entry);
+    assert!(record.privacy.is_some());
+}
+
+#[test]
+fn evidence_disclosures_replay() {
+    let s = scenario();
+    let items = s.primary.items();
+    let at = s.disclosure as usize;
+    assert_eq!(at, items.len() - 1);
+    // In the batch of its session (replay_reproduces_the_log), and in a later batch.
+    let mut mirror = Mirror::new();
+    mirror.replay(items[..at].to_vec()).unwrap();
+    let effects = mirror.replay(items[at..].to_vec()).unwrap();
+    assert_eq!(effects.entries, s.primary.entries[at..]);
+    assert!(effects.chargers.is_empty() && effects.readings.is_empty());
+    assert_eq!(mirror.ledger.size(), s.primary.ledger.size());
+    // A disclosure in the same batch as its session.
+    let mut p = Primary::new();
+    let mut a = charger(7);
+    p.register(&a, None);
+    let record = p.push(&[a.start(T0 + MIN), a.stop(T0 + 2 * MIN, 10)])[0];
+    p.disclose(record);
+    p.disclose(record);
+    Mirror::new().replay(p.items()).unwrap();
+}
+
+#[test]
+fn evidence_disclosures_must_name_an_earlier_session_record() {
+    let s = scenario();
+    let items = s.primary.items();
+    let at = s.disclosure as usize;
+    let index = s.disclosure;
+    let session = record_of(&items[s.a_session_1 as usize]).session;
+    let with = |d: EvidenceDisclosure| {
+        let mut tampered = items.clone();
+        tampered[at] = entry_item(Entry::EvidenceDisclosed(d));
+        tampered
+    };
+    let cases = [
+        (
+            "a session that was never on this log",
+            disclosure(SessionId([0xEE; 16]), s.a_session_1),
+            "session_record_unknown",
+        ),
+        (
+            "the index of another session's record",
+            disclosure(session, s.a_session_2),
+            "session_record_unknown",
+        ),
+        (
+            "the index of an entry that is not a session record",
+            disclosure(session, s.first_tariff),
+            "session_record_unknown",
+        ),
+        (
+            "its own index",
+            disclosure(session, index),
+            "record_index_ahead",
+        ),
+        (
+            "an index ahead of it",
+            disclosure(session, index + 5),
+            "record_index_ahead",
+        ),
+        (
+            "no recipient",
+            EvidenceDisclosure {
+                recipient: String::new(),
+                ..disclosure(session, s.a_session_1)
+            },
+            "invalid_field",
+        ),
+        (
+            "a control character in the case reference",
+            EvidenceDisclosure {
+                case_ref: "case\n17".into(),
+                ..disclosure(session, s.a_session_1)
+            },
+            "invalid_field",
+        ),
+    ];
+    for (case, d, code) in cases {
+        let err = assert_tampered(&with(d), index, code);
+        assert!(
+            matches!(err.kind, ReplayErrorKind::Registry(_)),
+            "{case}: {err}"
+        );
+    }
+    // An empty case reference is allowed.
+    Mirror::new()
+        .replay(with(EvidenceDisclosure {
+            case_ref: String::new(),
+            ..disclosure(session, s.a_session_1)
+        }))
+        .unwrap();
+    // A session that is still open has no record yet.
+    let mut p = Primary::new();
+    let mut a = charger(7);
+    p.register(&a, None);
+    p.push(&[a.start(T0 + MIN)]);
+    let open = a.session().unwrap();
+    let mut items = p.items();
+    items.push(entry_item(Entry::EvidenceDisclosed(disclosure(open, 0))));
+    assert_tampered(&items, 1, "session_record_unknown");
+}
+
+#[test]
+fn a_mirror_that_cannot_find_records_blames_itself() {
+    let s = scenario();
+    let items = s.primary.items();
+    let at = s.disclosure as usize;
+    let mut mirror = Mirror::new();
+    mirror.replay(items[..at].to_vec()).unwrap();
+    let before = mirror.snapshot();
+    let err = mirror
+        .ledger
+        .replay_batch(items[at..].to_vec(), &WithoutRecords(&mirror.archive))
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), err.index),
+        ("archive_incomplete", s.disclosure)
+    );
+    assert_eq!(mirror.snapshot(), before);
+}
+
+#[test]
+fn the_primary_discloses_only_what_its_log_holds() {
+    let mut p = Primary::new();
+    let mut a = charger(7);
+    p.register(&a, None);
+    let record = p.push(&[a.start(T0 + MIN), a.stop(T0 + 2 * MIN, 10)])[0];
+    let session = record_of_entry(&p.log[record as usize]).session;
+    let size = p.ledger.size();
+    let refused = |p: &mut Primary, d: EvidenceDisclosure, archive: &dyn ReadingArchive| {
+        let err = p.ledger.disclose(d, archive).unwrap_err();
+        assert_eq!(p.ledger.size(), size, "a refused disclosure appended");
+        err.code()
+    };
+    let archive = p.archive.clone();
+    assert_eq!(
+        refused(&mut p, disclosure(session, 0), &archive),
+        "session_record_unknown"
+    );
+    assert_eq!(
+        refused(&mut p, disclosure(session, size), &archive),
+        "record_index_ahead"
+    );
+    assert_eq!(
+        refused(&mut p, disclosure(SessionId([1; 16]), record), &archive),
+        "session_record_unknown"
+    );
+    assert_eq!(
+        refused(
+            &mut p,
+            disclosure(session, record),
+            &WithoutRecords(&archive)
+        ),
+        "archive_unavailable"
+    );
+    let index = p.disclose(record);
+    assert_eq!(index, size);
+    let Entry::EvidenceDisclosed(logged) = Entry::decode(&p.log[index as usize]).unwrap() else {
+        panic!("expected a disclosure")
+    };
+    assert_eq!(logged, disclosure(session, record));
 }
 
 /// Builds a primary's log from a script: each step advances one charger's session.

@@ -36,7 +36,7 @@ struct Harness {
 impl Harness {
     fn new() -> (Self, SoftCharger) {
         let network = NetworkId::of_name("test");
-        let mut ledger = Ledger::new(network, IngestConfig::default());
+        let mut ledger = Ledger::new(network, "kvitto/test/se-kvt", IngestConfig::default());
         let charger = SoftCharger::new(SigningKey::from_bytes(&[7; 32]), network);
         ledger
             .register_charger(registration(&charger, T0), T0)

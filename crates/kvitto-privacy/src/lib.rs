@@ -29,6 +29,7 @@ mod generators;
 mod identity;
 mod person;
 mod range;
+mod session;
 
 pub use amount::{
     prove_total, sum_openings, verify_total, verify_total_proof, AmountCommitment, AmountOpening,
@@ -44,3 +45,4 @@ pub use identity::{
 };
 pub use person::PersonKey;
 pub use range::{prove_range, prove_ranges, verify_range, verify_ranges, AmountRangeProof};
+pub use session::{commit_session, verify_session_ranges, SessionCommitments, SessionOpenings};

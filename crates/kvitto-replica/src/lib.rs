@@ -127,6 +127,21 @@ pub struct ReplicaConfig<S: KvStore> {
     /// This node's witness key; its name and key must be this member's `witness_key`.
     pub witness_signer: CosignatureSigner,
     pub peers: PeerBoard,
+    /// Where requests for this node's evidence bundles go (its custody answers them); `None`
+    /// answers every such request with `unavailable`.
+    pub evidence: Option<mpsc::Sender<EvidenceAsk>>,
+}
+
+/// A member asks this node, the operator of a log, for one session's evidence bundle. The
+/// replica checked that the request names this node's own log and that the requester is a
+/// regulator or an eMSP; the node's custody decides the rest and answers.
+pub struct EvidenceAsk {
+    /// The requester's operator id, as the membership names it.
+    pub requester: String,
+    pub role: kvitto_net::membership::Role,
+    pub session: [u8; 16],
+    pub case_ref: String,
+    pub reply: tokio::sync::oneshot::Sender<Response>,
 }
 
 /// Messages from the sync tasks to the main loop.
@@ -246,6 +261,7 @@ pub fn start<S: KvStore>(
         peers: config.peers,
         own_gossiped: 0,
         published: HashMap::new(),
+        evidence: config.evidence,
     };
     Ok(Replica {
         main,
@@ -284,9 +300,73 @@ struct Main<S: KvStore> {
     own_gossiped: u64,
     /// Content ids of messages this node published, and when.
     published: HashMap<[u8; 32], std::time::Instant>,
+    evidence: Option<mpsc::Sender<EvidenceAsk>>,
+}
+
+/// Who asked for evidence, and where the question goes.
+struct EvidenceRoute {
+    own_origin: String,
+    requester: Option<kvitto_net::membership::Member>,
+    to: Option<mpsc::Sender<EvidenceAsk>>,
+}
+
+impl EvidenceRoute {
+    /// Authorises the request by the requester's membership role, then lets custody answer.
+    async fn ask(self, origin: &str, session: [u8; 16], case_ref: String) -> Response {
+        use kvitto_net::membership::Role;
+        if origin != self.own_origin {
+            return Response::error(
+                "not_operator",
+                "evidence is only given by the log's own operator",
+            );
+        }
+        let Some(member) = self.requester else {
+            return Response::error("not_authorised", "the requester is not a member");
+        };
+        if !matches!(member.role, Role::Regulator | Role::Emsp | Role::Both) {
+            return Response::error(
+                "not_authorised",
+                format!(
+                    "a {} member may not receive evidence; only regulators and the session's eMSP may",
+                    member.role.as_str()
+                ),
+            );
+        }
+        let Some(to) = self.to else {
+            return Response::error("unavailable", "this node does not give out evidence");
+        };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let ask = EvidenceAsk {
+            requester: member.operator.clone(),
+            role: member.role,
+            session,
+            case_ref,
+            reply,
+        };
+        if to.send(ask).await.is_err() {
+            return Response::error("unavailable", "the node's custody has stopped");
+        }
+        match tokio::time::timeout(
+            Duration::from_millis(limits::EVIDENCE_ANSWER_TIMEOUT_MS),
+            answer,
+        )
+        .await
+        {
+            Ok(Ok(response)) => response,
+            _ => Response::error("unavailable", "the node's custody did not answer in time"),
+        }
+    }
 }
 
 impl<S: KvStore> Main<S> {
+    fn evidence_route(&self, peer: PeerId) -> EvidenceRoute {
+        EvidenceRoute {
+            own_origin: self.own.info.origin.clone(),
+            requester: self.membership.member_by_peer(&peer).cloned(),
+            to: self.evidence.clone(),
+        }
+    }
+
     async fn run(
         &mut self,
         events: &mut mpsc::Receiver<NetEvent>,
@@ -318,9 +398,15 @@ impl<S: KvStore> Main<S> {
             }
             NetEvent::Request { peer, data, reply } => {
                 let logs = self.logs.clone();
+                let evidence = self.evidence_route(peer);
                 tokio::spawn(async move {
                     let response = match Request::decode(&data) {
                         Err(e) => Response::error("malformed_request", e.to_string()),
+                        Ok(Request::Evidence {
+                            origin,
+                            session,
+                            case_ref,
+                        }) => evidence.ask(&origin, session, case_ref).await,
                         Ok(request) => {
                             tracing::trace!(%peer, ?request, "fetch request");
                             tokio::task::spawn_blocking(move || server::respond(&logs, &request))

@@ -23,6 +23,10 @@ pub const PROOF_HASHES_MAX: usize = kvitto_witness::limits::PROOF_HASHES_MAX;
 /// Bytes of a tile or entry bundle in a response. Hash tiles are at most 8 KiB; an entry bundle
 /// of very large entries can exceed this, and is then refused (fetch entries instead).
 pub const TILE_LEN_MAX: usize = kvitto_net::limits::RESPONSE_SIZE_MAX - 64;
+/// Longest sealed evidence bundle in a response: what fits beside the index and key.
+pub const SEALED_EVIDENCE_LEN_MAX: usize = kvitto_net::limits::RESPONSE_SIZE_MAX - 128;
+/// How long the operator's node may take to record a disclosure and answer.
+pub const EVIDENCE_ANSWER_TIMEOUT_MS: u64 = 10_000;
 
 /// Entries verified in memory before they are written: a chunk is written only once it is
 /// proven to be a prefix of a signed checkpoint.

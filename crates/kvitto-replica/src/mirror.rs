@@ -10,7 +10,7 @@ use kvitto_core::keys::{KeyId, SessionId};
 use kvitto_core::reading::SignedReading;
 use kvitto_core::NetworkId;
 use kvitto_ledger::PendingCloneCheck;
-use kvitto_ledger::{IngestConfig, Ledger, ReadingArchive, ReplayItem};
+use kvitto_ledger::{IngestConfig, Ledger, ReadingArchive, RecordLookup, ReplayItem};
 use kvitto_service::{Published, ServedLog};
 use kvitto_store::{Batch, KvStore, LogStore, StoreError, META_CLONE_CHECKS};
 use kvitto_tlog::checkpoint::Checkpoint;
@@ -69,6 +69,8 @@ pub struct Pending {
     batch: Batch,
     sessions: HashSet<SessionId>,
     readings: HashMap<(KeyId, u64), SignedReading>,
+    /// Records closed in this chunk, by session.
+    records: HashMap<SessionId, u64>,
     /// Bytes of entries and readings held.
     bytes: usize,
 }
@@ -92,6 +94,7 @@ struct Archive<'a, S: KvStore> {
     store: &'a LogStore<S>,
     sessions: &'a HashSet<SessionId>,
     readings: &'a HashMap<(KeyId, u64), SignedReading>,
+    records: &'a HashMap<SessionId, u64>,
 }
 
 impl<S: KvStore> ReadingArchive for Archive<'_, S> {
@@ -104,6 +107,13 @@ impl<S: KvStore> ReadingArchive for Archive<'_, S> {
 
     fn session_exists(&self, session: &SessionId) -> bool {
         self.sessions.contains(session) || self.store.session_exists(session)
+    }
+
+    fn session_record(&self, session: &SessionId) -> RecordLookup {
+        match self.records.get(session) {
+            Some(index) => RecordLookup::At(*index),
+            None => self.store.session_record(session),
+        }
     }
 }
 
@@ -140,8 +150,14 @@ impl<S: KvStore> Mirror<S> {
                 Some(target)
             }
         };
-        let mut ledger =
-            Ledger::restore(network, config, state.chargers, state.tariffs, state.size);
+        let mut ledger = Ledger::restore(
+            network,
+            log.info.origin.clone(),
+            config,
+            state.chargers,
+            state.tariffs,
+            state.size,
+        );
         if let Some(bytes) = log.store.meta(META_CLONE_CHECKS)? {
             let checks =
                 decode_clone_checks(&bytes).map_err(|e| MirrorError::StoredCheckpoint {
@@ -201,6 +217,7 @@ impl<S: KvStore> Mirror<S> {
             batch: Batch::default(),
             sessions: HashSet::new(),
             readings: HashMap::new(),
+            records: HashMap::new(),
             bytes: 0,
         }
     }
@@ -233,6 +250,7 @@ impl<S: KvStore> Mirror<S> {
             store: &self.log.store,
             sessions: &pending.sessions,
             readings: &pending.readings,
+            records: &pending.records,
         };
         let effects = pending.ledger.replay_batch(items, &archive).map_err(|e| {
             MirrorError::InvalidEntry {
@@ -250,6 +268,9 @@ impl<S: KvStore> Mirror<S> {
                 .readings
                 .insert((r.key_id, r.counter), reading.clone());
         }
+        pending
+            .records
+            .extend(effects.closed_sessions.iter().copied());
         Ok(())
     }
 

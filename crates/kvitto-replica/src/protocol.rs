@@ -6,25 +6,34 @@
 //!   kind 2 Entries     start u64, count u32     -> entries
 //!   kind 3 Consistency first u64, second u64    -> proof
 //!   kind 4 Tile        path (text)              -> tile
+//!   kind 5 Evidence    session [16], case_ref (text) -> evidence
 //! response = version (u8, 1) || kind (u8) || fields
 //!   kind 0 Error       code (text), message (text)
 //!   kind 1 Checkpoint  option tag, note (blob)
 //!   kind 2 Entries     start u64, n u32, n × (entry blob, m u32, m × signed reading (170 bytes))
 //!   kind 3 Proof       n u8, n × 32-byte hash
 //!   kind 4 Tile        bytes (blob)
+//!   kind 5 Evidence    index u64, evidence key [32], sealed bundle (blob)
 //! ```
 //!
 //! Any member may ask for any log the responder serves (its own and its mirrors): the logs are
 //! public; the readings beside session records are operator data that members need to verify
 //! each other's logs, and they carry no personal data (`specs/privacy.md`). Responses only cover
 //! what the responder's latest checkpoint of that log covers.
+//!
+//! `Evidence` is different: it asks the operator of a log for one session's sealed evidence
+//! bundle and its key. Only a member whose role is `regulator` (every answer is recorded on the
+//! operator's log as an `evidence_disclosed` entry) or the eMSP whose token authorised the session
+//! gets an answer; everyone else gets `not_authorised`.
 
 use kvitto_core::codec::{DecodeError, Reader, Writer};
 use kvitto_core::limits::{ENTRY_LEN_MAX, READINGS_PER_SESSION_MAX, TEXT_LEN_MAX};
 use kvitto_core::reading::{SignedReading, SIGNED_LEN};
 use kvitto_tlog::Hash;
 
-use crate::limits::{ENTRIES_PER_REQUEST_MAX, NOTE_LEN_MAX, PROOF_HASHES_MAX, TILE_LEN_MAX};
+use crate::limits::{
+    ENTRIES_PER_REQUEST_MAX, NOTE_LEN_MAX, PROOF_HASHES_MAX, SEALED_EVIDENCE_LEN_MAX, TILE_LEN_MAX,
+};
 
 const VERSION: u8 = 1;
 
@@ -46,6 +55,12 @@ pub enum Request {
     },
     /// A tlog-tiles tile or entry bundle, by its path (`tile/0/001`, `tile/entries/000.p/5`).
     Tile { origin: String, path: String },
+    /// One session's sealed evidence bundle and its key, from the log's operator.
+    Evidence {
+        origin: String,
+        session: [u8; 16],
+        case_ref: String,
+    },
 }
 
 /// One log entry as served: its bytes and, for a session record, the session's readings.
@@ -68,6 +83,11 @@ pub enum Response {
     },
     Proof(Vec<Hash>),
     Tile(Vec<u8>),
+    Evidence {
+        index: u64,
+        key: [u8; 32],
+        sealed: Vec<u8>,
+    },
 }
 
 impl Request {
@@ -76,7 +96,8 @@ impl Request {
             Request::Checkpoint { origin }
             | Request::Entries { origin, .. }
             | Request::Consistency { origin, .. }
-            | Request::Tile { origin, .. } => origin,
+            | Request::Tile { origin, .. }
+            | Request::Evidence { origin, .. } => origin,
         }
     }
 
@@ -103,6 +124,13 @@ impl Request {
             }
             Request::Tile { origin, path } => {
                 w.u8(4).text(origin).text(path);
+            }
+            Request::Evidence {
+                origin,
+                session,
+                case_ref,
+            } => {
+                w.u8(5).text(origin).fixed(session).text(case_ref);
             }
         }
         w.finish()
@@ -138,6 +166,11 @@ impl Request {
             4 => Request::Tile {
                 origin,
                 path: r.text("path", TEXT_LEN_MAX)?,
+            },
+            5 => Request::Evidence {
+                origin,
+                session: r.array("session")?,
+                case_ref: r.text("case_ref", kvitto_core::limits::CASE_REF_LEN_MAX)?,
             },
             other => {
                 return Err(DecodeError::invalid(
@@ -191,6 +224,9 @@ impl Response {
             Response::Tile(bytes) => {
                 w.u8(4).blob(bytes);
             }
+            Response::Evidence { index, key, sealed } => {
+                w.u8(5).u64(*index).fixed(key).blob(sealed);
+            }
         }
         w.finish()
     }
@@ -240,6 +276,11 @@ impl Response {
                 Response::Proof(hashes)
             }
             4 => Response::Tile(r.blob("tile", TILE_LEN_MAX)?),
+            5 => Response::Evidence {
+                index: r.u64("index")?,
+                key: r.array("evidence key")?,
+                sealed: r.blob("sealed evidence", SEALED_EVIDENCE_LEN_MAX)?,
+            },
             other => {
                 return Err(DecodeError::invalid(
                     "response kind",
@@ -297,6 +338,11 @@ mod tests {
                 origin: "kvitto/t/a".into(),
                 path: "tile/0/000.p/9".into(),
             },
+            Request::Evidence {
+                origin: "kvitto/t/a".into(),
+                session: [7; 16],
+                case_ref: "case 17".into(),
+            },
         ];
         for request in requests {
             let bytes = request.encode();
@@ -341,6 +387,11 @@ mod tests {
             },
             Response::Proof(vec![Hash([7; 32]), Hash([8; 32])]),
             Response::Tile(vec![9; 64]),
+            Response::Evidence {
+                index: 12,
+                key: [3; 32],
+                sealed: vec![4; 100],
+            },
         ];
         for response in responses {
             let bytes = response.encode();

@@ -89,6 +89,11 @@ fn answer<S: KvStore>(log: &ServedLog<S>, request: &Request) -> Result<Response,
                 .map(Response::Proof)
                 .map_err(|e| internal(&e))
         }
+        // The replica's main loop routes evidence requests to the node's custody, never here.
+        Request::Evidence { .. } => Err(Response::error(
+            "not_authorised",
+            "evidence requests are answered by the log's operator only",
+        )),
         Request::Tile { path, .. } => {
             let parsed = tiles::parse_path(path)
                 .map_err(|e| Response::error("bad_tile_path", e.to_string()))?;
@@ -149,7 +154,7 @@ mod tests {
     /// A log of three registrations, of which the latest checkpoint covers two.
     fn logs() -> LogSet<MemoryStore> {
         let store = Arc::new(LogStore::open(MemoryStore::new()).unwrap());
-        let mut ledger = Ledger::new(NetworkId::of_name("t"), IngestConfig::default());
+        let mut ledger = Ledger::new(NetworkId::of_name("t"), ORIGIN, IngestConfig::default());
         let mut frontier = Frontier::new();
         let mut batch = Batch::default();
         for i in 0..3u8 {

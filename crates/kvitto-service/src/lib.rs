@@ -8,10 +8,15 @@
 //! - [`logs`]: every log the node serves (its own and its mirrors) and what the replication
 //!   layer publishes about each: cosignatures, the witnessed checkpoint, split views, peers.
 //!
+//! - [`custody`]: personal data in the operator's custody, off the ledger: tokens, person keys,
+//!   session links, sealed evidence bundles, erasure and retention.
+//!
 //! Not here: HTTP, CLI, key files. Time comes from a [`Clock`] so tests can control it.
 
+pub mod custody;
 pub mod limits;
 pub mod logs;
+pub mod receipts;
 pub mod sequencer;
 pub mod view;
 
@@ -20,7 +25,7 @@ pub use logs::{
     WitnessBoard, WitnessInfo,
 };
 pub use sequencer::{
-    Command, IngestError, IngestReceipt, Sequencer, SequencerConfig, SequencerHandle,
+    Command, ExpiryReport, IngestError, IngestReceipt, Sequencer, SequencerConfig, SequencerHandle,
 };
 pub use view::{LogView, Published};
 
@@ -40,6 +45,27 @@ impl Clock for SystemClock {
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0)
     }
+}
+
+/// One session's evidence as its log's operator disclosed it: the record index, the session's
+/// evidence key and the sealed bundle. The receiver checks the bundle against the ledger.
+#[derive(Debug, Clone)]
+pub struct DisclosedEvidence {
+    pub index: u64,
+    pub key: [u8; 32],
+    pub sealed: Vec<u8>,
+}
+
+/// How a node asks another member's operator for a session's evidence (over the network).
+pub trait EvidenceSource: Send + Sync + 'static {
+    fn fetch(
+        &self,
+        origin: String,
+        session: kvitto_core::keys::SessionId,
+        case_ref: String,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<DisclosedEvidence, String>> + Send>,
+    >;
 }
 
 /// Signs checkpoint bodies into C2SP signed notes with the log's key.

@@ -4,18 +4,25 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::thread;
 
-use kvitto_core::entry::{ChargerRegistration, ChargerRevocation, TariffPublication};
+use kvitto_core::entry::{
+    ChargerRegistration, ChargerRevocation, Entry, EvidenceDisclosure, TariffPublication,
+};
 use kvitto_core::keys::{KeyId, SessionId};
 use kvitto_core::reading::SignedReading;
 use kvitto_ledger::{
-    Effects, IngestConfig, Ledger, ReadingArchive, RegistryError, Rejection, VerifiedReading,
+    Effects, IngestConfig, Ledger, ReadingArchive, RecordLookup, RegistryError, Rejection,
+    VerifiedReading,
 };
 use kvitto_store::{Batch, KvStore, LogStore, StoreError};
 use kvitto_tlog::merkle::Frontier;
+use rand_core::OsRng;
 use serde::Serialize;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::custody::{
+    self, CloseContext, CustodyError, ErasureReport, Retention, TokenInput, TokenOutcome,
+};
 use crate::view::{LogView, Published};
 use crate::{limits, CheckpointSigner, Clock};
 
@@ -26,6 +33,10 @@ pub struct SequencerConfig {
     pub checkpoint_interval_ms: u64,
     /// Sign a checkpoint as soon as this many entries are not yet covered by one.
     pub checkpoint_entries: u64,
+    /// The zone tariffs are evaluated in when a session is priced at close.
+    pub time_zone: chrono_tz::Tz,
+    /// How long custody keeps personal data and amount openings.
+    pub retention: Retention,
 }
 
 impl Default for SequencerConfig {
@@ -34,6 +45,8 @@ impl Default for SequencerConfig {
             ingest: IngestConfig::default(),
             checkpoint_interval_ms: 1_000,
             checkpoint_entries: 1_000,
+            time_zone: chrono_tz::Europe::Stockholm,
+            retention: Retention::default(),
         }
     }
 }
@@ -58,6 +71,8 @@ pub enum IngestError {
     Rejected(Rejection),
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Custody(#[from] CustodyError),
     #[error("the log is not accepting writes: {0}")]
     Unavailable(String),
 }
@@ -81,6 +96,25 @@ pub enum Command {
         publication: TariffPublication,
         reply: Reply<u64>,
     },
+    PutToken {
+        token: TokenInput,
+        reply: Reply<TokenOutcome>,
+    },
+    Authorize {
+        session: SessionId,
+        uid: String,
+        reply: Reply<()>,
+    },
+    Erase {
+        contract_id: String,
+        reply: Reply<ErasureReport>,
+    },
+    Disclose {
+        disclosure: EvidenceDisclosure,
+        reply: Reply<u64>,
+    },
+    /// Erase people and amount openings whose retention period ended.
+    Expire { reply: Reply<ExpiryReport> },
     /// Time passed: sign a checkpoint if one is due.
     Tick,
 }
@@ -98,6 +132,11 @@ impl std::fmt::Debug for Command {
             Command::Register { .. } => "Register",
             Command::Revoke { .. } => "Revoke",
             Command::PublishTariff { .. } => "PublishTariff",
+            Command::PutToken { .. } => "PutToken",
+            Command::Authorize { .. } => "Authorize",
+            Command::Erase { .. } => "Erase",
+            Command::Disclose { .. } => "Disclose",
+            Command::Expire { .. } => "Expire",
             Command::Tick => "Tick",
         };
         f.write_str(name)
@@ -139,6 +178,33 @@ impl SequencerHandle {
     pub async fn publish_tariff(&self, publication: TariffPublication) -> Result<u64, IngestError> {
         self.call(|reply| Command::PublishTariff { publication, reply })
             .await
+    }
+
+    pub async fn put_token(&self, token: TokenInput) -> Result<TokenOutcome, IngestError> {
+        self.call(|reply| Command::PutToken { token, reply }).await
+    }
+
+    pub async fn authorize(&self, session: SessionId, uid: String) -> Result<(), IngestError> {
+        self.call(|reply| Command::Authorize {
+            session,
+            uid,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn erase(&self, contract_id: String) -> Result<ErasureReport, IngestError> {
+        self.call(|reply| Command::Erase { contract_id, reply })
+            .await
+    }
+
+    pub async fn disclose(&self, disclosure: EvidenceDisclosure) -> Result<u64, IngestError> {
+        self.call(|reply| Command::Disclose { disclosure, reply })
+            .await
+    }
+
+    pub async fn expire(&self) -> Result<ExpiryReport, IngestError> {
+        self.call(|reply| Command::Expire { reply }).await
     }
 
     /// Asks for a checkpoint check; returns at once.
@@ -218,6 +284,7 @@ impl<S: KvStore> Sequencer<S> {
         );
         let ledger = Ledger::restore(
             network,
+            signer.origin(),
             config.ingest,
             state.chargers,
             state.tariffs,
@@ -283,6 +350,8 @@ impl<S: KvStore> Sequencer<S> {
             store: store.as_ref(),
             readings: HashMap::new(),
             sessions: HashSet::new(),
+            tariffs: HashMap::new(),
+            records: HashMap::new(),
         };
         let mut answers: Vec<Box<dyn FnOnce()>> = Vec::with_capacity(group.len());
         let mut new_keys = Vec::new();
@@ -291,8 +360,9 @@ impl<S: KvStore> Sequencer<S> {
                 Command::Ingest { readings, reply } => {
                     let accepted = readings.len();
                     match self.ledger.ingest(readings, now, &staged) {
-                        Ok(effects) => {
+                        Ok(mut effects) => {
                             staged.add(&effects);
+                            self.seal_sessions(&mut batch, &mut effects, &staged, now);
                             let closed_sessions = effects
                                 .closed_sessions
                                 .iter()
@@ -357,9 +427,62 @@ impl<S: KvStore> Sequencer<S> {
                 }
                 Command::PublishTariff { publication, reply } => {
                     let result = self.ledger.publish_tariff(publication, now).map(|effects| {
+                        staged.add(&effects);
                         self.stage(&mut batch, &effects);
                         effects.entries[0].0
                     });
+                    answers.push(Box::new(move || {
+                        let _ = reply.send(result.map_err(IngestError::from));
+                    }));
+                }
+                Command::PutToken { token, reply } => {
+                    // Custody writes go to disk at once, in order, so a later command of the same
+                    // group (an authorisation) reads them.
+                    self.flush(&mut batch);
+                    let mut custody_batch = Batch::default();
+                    let result =
+                        custody::put_token(&self.store, &mut custody_batch, token, now, &mut OsRng);
+                    if result.is_ok() {
+                        self.write(custody_batch);
+                    }
+                    answers.push(Box::new(move || {
+                        let _ = reply.send(result.map_err(IngestError::from));
+                    }));
+                }
+                Command::Authorize {
+                    session,
+                    uid,
+                    reply,
+                } => {
+                    self.flush(&mut batch);
+                    let mut custody_batch = Batch::default();
+                    let result = custody::authorize(&self.store, &mut custody_batch, session, &uid);
+                    if result.is_ok() {
+                        self.write(custody_batch);
+                    }
+                    answers.push(Box::new(move || {
+                        let _ = reply.send(result.map_err(IngestError::from));
+                    }));
+                }
+                Command::Erase { contract_id, reply } => {
+                    self.flush(&mut batch);
+                    let result = self.erase(&contract_id);
+                    answers.push(Box::new(move || {
+                        let _ = reply.send(result.map_err(IngestError::from));
+                    }));
+                }
+                Command::Disclose { disclosure, reply } => {
+                    let result = self.ledger.disclose(disclosure, &staged).map(|effects| {
+                        self.stage(&mut batch, &effects);
+                        effects.entries[0].0
+                    });
+                    answers.push(Box::new(move || {
+                        let _ = reply.send(result.map_err(IngestError::from));
+                    }));
+                }
+                Command::Expire { reply } => {
+                    self.flush(&mut batch);
+                    let result = self.expire(now);
                     answers.push(Box::new(move || {
                         let _ = reply.send(result.map_err(IngestError::from));
                     }));
@@ -382,6 +505,97 @@ impl<S: KvStore> Sequencer<S> {
         for answer in answers {
             answer();
         }
+    }
+
+    /// Commits each session this input closed (price, driver) into its record and seals its
+    /// evidence, before the record is staged: the record on the log always carries them.
+    fn seal_sessions(
+        &mut self,
+        batch: &mut Batch,
+        effects: &mut Effects,
+        staged: &GroupArchive<'_, S>,
+        now: u64,
+    ) {
+        let origin = self.signer.origin().to_owned();
+        let close = CloseContext {
+            origin: &origin,
+            time_zone: self.config.time_zone,
+            now_ms: now,
+        };
+        for (index, entry, bytes) in &mut effects.entries {
+            let Entry::SessionClosed(record) = entry else {
+                continue;
+            };
+            let readings: Option<Vec<SignedReading>> = (record.first_counter..=record.last_counter)
+                .map(|counter| staged.reading(&record.key_id, counter))
+                .collect();
+            let Some(readings) = readings else {
+                fail_stop("a closing session's readings are not in the archive");
+            };
+            let tariff = match &record.tariff {
+                None => None,
+                Some(t) => match staged.tariffs.get(&t.index) {
+                    Some(json) => Some(json.clone()),
+                    None => custody::tariff_json(&self.store, record)
+                        .unwrap_or_else(|e| fail_stop(&format!("reading a session's tariff: {e}"))),
+                },
+            };
+            if let Err(e) = custody::seal_session(
+                &self.store,
+                batch,
+                &close,
+                custody::Closing {
+                    index: *index,
+                    record,
+                    readings: &readings,
+                    tariff_json: tariff.as_deref(),
+                },
+                &mut OsRng,
+            ) {
+                fail_stop(&format!("sealing a session failed: {e}"));
+            }
+            *bytes = entry.encode();
+        }
+    }
+
+    /// Writes what the group staged so far, so the next command reads it from the store.
+    fn flush(&mut self, batch: &mut Batch) {
+        if !batch.is_empty() {
+            self.write(std::mem::take(batch));
+        }
+    }
+
+    fn erase(&mut self, contract_id: &str) -> Result<ErasureReport, CustodyError> {
+        let mut batch = Batch::default();
+        let report = custody::erase(&self.store, &mut batch, contract_id)?;
+        self.write(batch);
+        if let Err(e) = self.store.kv().purge(kvitto_store::Cf::People) {
+            fail_stop(&format!("purging erased data failed: {e}"));
+        }
+        tracing::info!(
+            tokens = report.tokens,
+            sessions = report.sessions_unlinked,
+            "person erased"
+        );
+        Ok(report)
+    }
+
+    fn expire(&mut self, now: u64) -> Result<ExpiryReport, CustodyError> {
+        let retention = self.config.retention;
+        let mut people = 0;
+        for contract in custody::expired_people(&self.store, &retention, now)? {
+            self.erase(&contract)?;
+            people += 1;
+        }
+        let mut batch = Batch::default();
+        let amounts = custody::expire_amounts(&self.store, &mut batch, &retention, now)?;
+        if !batch.is_empty() {
+            self.write(batch);
+            if let Err(e) = self.store.kv().purge(kvitto_store::Cf::Retained) {
+                fail_stop(&format!("purging expired amounts failed: {e}"));
+            }
+        }
+        Ok(ExpiryReport { people, amounts })
     }
 
     fn stage(&mut self, batch: &mut Batch, effects: &Effects) {
@@ -425,11 +639,22 @@ impl<S: KvStore> Sequencer<S> {
     }
 }
 
+/// What a retention run removed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExpiryReport {
+    pub people: usize,
+    pub amounts: usize,
+}
+
 /// The store plus what this group has staged but not yet written.
 struct GroupArchive<'a, S> {
     store: &'a LogStore<S>,
     readings: HashMap<(KeyId, u64), SignedReading>,
     sessions: HashSet<SessionId>,
+    /// Tariff JSON by log index, published in this group.
+    tariffs: HashMap<u64, String>,
+    /// Records closed in this group, by session.
+    records: HashMap<SessionId, u64>,
 }
 
 impl<S: KvStore> GroupArchive<'_, S> {
@@ -439,6 +664,12 @@ impl<S: KvStore> GroupArchive<'_, S> {
                 .insert((r.reading.key_id, r.reading.counter), r.clone());
             if r.reading.kind == kvitto_core::ReadingKind::Start {
                 self.sessions.insert(r.reading.session);
+            }
+        }
+        self.records.extend(effects.closed_sessions.iter().copied());
+        for (index, entry, _) in &effects.entries {
+            if let Entry::TariffPublished(p) = entry {
+                self.tariffs.insert(*index, p.tariff_json.clone());
             }
         }
     }
@@ -454,6 +685,13 @@ impl<S: KvStore> ReadingArchive for GroupArchive<'_, S> {
 
     fn session_exists(&self, session: &SessionId) -> bool {
         self.sessions.contains(session) || ReadingArchive::session_exists(self.store, session)
+    }
+
+    fn session_record(&self, session: &SessionId) -> RecordLookup {
+        match self.records.get(session) {
+            Some(index) => RecordLookup::At(*index),
+            None => self.store.session_record(session),
+        }
     }
 }
 

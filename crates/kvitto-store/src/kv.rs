@@ -19,10 +19,17 @@ pub enum Cf {
     Sessions,
     /// Every signed checkpoint by tree size.
     Checkpoints,
+    /// Personal data in the operator's custody, off the ledger: tokens, person keys, pseudonyms,
+    /// session authorisations and links. Erasure deletes here and then purges the column family.
+    People,
+    /// Sealed evidence bundles by session id. Without the person key they cannot be opened.
+    Evidence,
+    /// What the law requires keeping without the link to a person: amount openings (tax).
+    Retained,
 }
 
 impl Cf {
-    pub const ALL: [Cf; 8] = [
+    pub const ALL: [Cf; 11] = [
         Cf::Meta,
         Cf::Entries,
         Cf::Nodes,
@@ -31,6 +38,9 @@ impl Cf {
         Cf::Chargers,
         Cf::Sessions,
         Cf::Checkpoints,
+        Cf::People,
+        Cf::Evidence,
+        Cf::Retained,
     ];
 
     pub fn name(self) -> &'static str {
@@ -43,6 +53,9 @@ impl Cf {
             Cf::Chargers => "chargers",
             Cf::Sessions => "sessions",
             Cf::Checkpoints => "checkpoints",
+            Cf::People => "people",
+            Cf::Evidence => "evidence",
+            Cf::Retained => "retained",
         }
     }
 }
@@ -90,4 +103,7 @@ pub trait KvStore: Send + Sync + 'static {
     fn write(&self, batch: Batch) -> Result<(), StoreError>;
     /// Up to `limit` pairs whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, cf: Cf, prefix: &[u8], limit: usize) -> Result<Pairs, StoreError>;
+    /// Makes earlier deletions in `cf` physical: no live file, write-ahead log or memtable of
+    /// the store still holds a deleted value when this returns. Erasure depends on it.
+    fn purge(&self, cf: Cf) -> Result<(), StoreError>;
 }

@@ -19,8 +19,8 @@ pub use log_store::{LogStore, StoredState, TreeReader};
 pub use memory::MemoryStore;
 pub use rocks::RocksStore;
 pub use schema::{
-    META_CLONE_CHECKS, META_COSIGNED, META_OWN_SPLIT_VIEW, META_WITNESSED, META_WITNESS_PREFIX,
-    SCHEMA_VERSION,
+    decode_u64_prefix, META_CLONE_CHECKS, META_COSIGNED, META_OWN_SPLIT_VIEW, META_WITNESSED,
+    META_WITNESS_PREFIX, SCHEMA_VERSION,
 };
 
 #[cfg(test)]

@@ -2,7 +2,9 @@ use kvitto_core::entry::{Entry, TariffRef};
 use kvitto_core::keys::{KeyId, SessionId};
 use kvitto_core::reading::SignedReading;
 use kvitto_ledger::registry::PublishedTariff;
-use kvitto_ledger::{ChargerState, Effects, OpenSession, ReadingArchive, TariffIndex};
+use kvitto_ledger::{
+    ChargerState, Effects, OpenSession, ReadingArchive, RecordLookup, TariffIndex,
+};
 use kvitto_tlog::merkle::{leaf_hash, Frontier, HashReader};
 use kvitto_tlog::{Hash, NodeId};
 
@@ -353,5 +355,13 @@ impl<S: KvStore> ReadingArchive for LogStore<S> {
     fn session_exists(&self, session: &SessionId) -> bool {
         // On a read error, refuse the session id: the safe side.
         self.session(session).map(|s| s.is_some()).unwrap_or(true)
+    }
+
+    fn session_record(&self, session: &SessionId) -> RecordLookup {
+        match self.session(session) {
+            Ok(Some((_, Some(index)))) => RecordLookup::At(index),
+            Ok(_) => RecordLookup::NotClosed,
+            Err(_) => RecordLookup::Unavailable,
+        }
     }
 }

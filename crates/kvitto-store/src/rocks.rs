@@ -1,7 +1,8 @@
 use std::path::Path;
 
 use rocksdb::{
-    ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB,
+    BottommostLevelCompaction, ColumnFamilyDescriptor, CompactOptions, Direction, IteratorMode,
+    Options, WriteBatch, WriteOptions, DB,
 };
 
 use crate::kv::{Batch, Cf, KvStore, Pairs, StoreError};
@@ -88,5 +89,20 @@ impl KvStore for RocksStore {
             out.push((k.to_vec(), v.to_vec()));
         }
         Ok(out)
+    }
+
+    fn purge(&self, cf: Cf) -> Result<(), StoreError> {
+        // Flush every column family, so no write-ahead log file still holds the deleted values
+        // (RocksDB deletes a log file once every family has flushed past it), then rewrite the
+        // family's files down to the last level, where tombstones and the values they shadow go.
+        for each in Cf::ALL {
+            self.db.flush_cf(self.handle(each)?).map_err(rocks)?;
+        }
+        let mut options = CompactOptions::default();
+        options.set_bottommost_level_compaction(BottommostLevelCompaction::Force);
+        options.set_exclusive_manual_compaction(true);
+        self.db
+            .compact_range_cf_opt(self.handle(cf)?, None::<&[u8]>, None::<&[u8]>, &options);
+        Ok(())
     }
 }

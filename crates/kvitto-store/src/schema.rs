@@ -18,6 +18,7 @@
 //! | chargers | 16-byte key id | charger state (`encode_charger`) |
 //! | sessions | 16-byte session id | u64 BE record index (`u64::MAX` while open), 16-byte key id |
 //! | checkpoints | u64 BE size | signed checkpoint note |
+//! | people, evidence, retained | see `kvitto_service::custody` | personal data in custody, sealed bundles, amount openings |
 
 use kvitto_core::codec::{DecodeError, Reader, Writer};
 use kvitto_core::entry::Entry;
@@ -83,6 +84,11 @@ pub fn tariff_key(index: u64) -> Vec<u8> {
 
 pub fn decode_u64(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(bytes.try_into().ok()?))
+}
+
+/// The big-endian u64 at the start of `bytes`.
+pub fn decode_u64_prefix(bytes: &[u8]) -> Option<u64> {
+    decode_u64(bytes.get(..8)?)
 }
 
 /// A charger's state without the readings of its open session, which live in `readings`.

@@ -13,7 +13,7 @@ const T0: u64 = 1_764_000_000_000;
 fn round_trip<S: KvStore>(make: impl Fn() -> S) {
     let network = NetworkId::of_name("t");
     let store = LogStore::open(make()).unwrap();
-    let mut ledger = Ledger::new(network, IngestConfig::default());
+    let mut ledger = Ledger::new(network, "kvitto/t/se-kvt", IngestConfig::default());
     let mut frontier = store.load().unwrap().frontier;
     let mut charger = SoftCharger::new(SigningKey::from_bytes(&[1; 32]), network);
     let registration = ChargerRegistration {

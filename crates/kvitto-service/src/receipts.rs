@@ -1,0 +1,166 @@
+//! Building a driver's receipt from a log's store and a session's opened evidence bundle.
+//!
+//! The serving node builds receipts for drivers; a regulator's node builds one from a disclosed
+//! bundle and its mirror of the serving log, and runs the same verifier on it (an audit).
+
+use kvitto_core::entry::{Entry, SessionRecord};
+use kvitto_core::reading::SignedReading;
+use kvitto_receipt::{
+    minor_totals, time_text, EvidenceBundle, LogRef, ProvenEntry, Receipt, Summary, FORMAT,
+};
+use kvitto_store::{KvStore, LogStore};
+use kvitto_tlog::merkle::inclusion_proof;
+use thiserror::Error;
+
+use crate::logs::LogInfo;
+
+#[derive(Debug, Error)]
+pub enum ReceiptError {
+    #[error("the session record at index {index} is not covered by the checkpoint (size {size}) yet; try again after the next checkpoint")]
+    NotYetCovered { index: u64, size: u64 },
+    #[error("the log has no entry at index {0}")]
+    MissingEntry(u64),
+    #[error("entry {0} is not what the session refers to")]
+    WrongEntry(u64),
+    #[error("the evidence bundle is not this session's: {0}")]
+    BundleMismatch(String),
+    #[error("the charger of the session is not in the store")]
+    UnknownCharger,
+    #[error("storage: {0}")]
+    Store(String),
+}
+
+/// The checkpoint a receipt is proven against: its note and the tree size it signs.
+pub struct ReceiptCheckpoint<'a> {
+    pub note: &'a str,
+    pub size: u64,
+}
+
+fn proven<S: KvStore>(
+    store: &LogStore<S>,
+    index: u64,
+    size: u64,
+) -> Result<(ProvenEntry, Vec<u8>), ReceiptError> {
+    let entry = store
+        .entry(index)
+        .map_err(|e| ReceiptError::Store(e.to_string()))?
+        .ok_or(ReceiptError::MissingEntry(index))?;
+    let proof = inclusion_proof(&store.tree(), index, size)
+        .map_err(|e| ReceiptError::Store(e.to_string()))?;
+    Ok((
+        ProvenEntry {
+            index,
+            entry: hex::encode(&entry),
+            proof: proof.iter().map(|h| hex::encode(h.0)).collect(),
+        },
+        entry,
+    ))
+}
+
+/// Builds the receipt of the session record at `index` from the log's store (own or mirror),
+/// the session's opened evidence bundle and a checkpoint that covers the record.
+pub fn build_receipt<S: KvStore>(
+    store: &LogStore<S>,
+    log: &LogInfo,
+    policy: &str,
+    checkpoint: ReceiptCheckpoint<'_>,
+    index: u64,
+    bundle: &EvidenceBundle,
+) -> Result<Receipt, ReceiptError> {
+    let size = checkpoint.size;
+    if index >= size {
+        return Err(ReceiptError::NotYetCovered { index, size });
+    }
+    let (session, bytes) = proven(store, index, size)?;
+    let Ok(Entry::SessionClosed(record)) = Entry::decode(&bytes) else {
+        return Err(ReceiptError::WrongEntry(index));
+    };
+    if bundle.session != record.session.to_hex() || bundle.origin != log.origin {
+        return Err(ReceiptError::BundleMismatch(
+            "another session or log".into(),
+        ));
+    }
+    let charger = store
+        .charger(&record.key_id)
+        .map_err(|e| ReceiptError::Store(e.to_string()))?
+        .ok_or(ReceiptError::UnknownCharger)?;
+    let (charger_entry, _) = proven(store, charger.registered_at_index, size)?;
+    let tariff = match &record.tariff {
+        None => None,
+        Some(t) => {
+            let (proven_tariff, bytes) = proven(store, t.index, size)?;
+            match Entry::decode(&bytes) {
+                Ok(Entry::TariffPublished(p)) => Some((proven_tariff, p.tariff_json)),
+                _ => return Err(ReceiptError::WrongEntry(t.index)),
+            }
+        }
+    };
+    let summary = summary(
+        log,
+        &charger.registration.evse_id,
+        &record,
+        bundle,
+        tariff.as_ref().map(|t| t.1.as_str()),
+    )?;
+    Ok(Receipt {
+        format: FORMAT.into(),
+        summary,
+        log: LogRef {
+            origin: log.origin.clone(),
+            key: log.verifier_key.clone(),
+        },
+        checkpoint: checkpoint.note.to_owned(),
+        policy: policy.to_owned(),
+        session,
+        charger: charger_entry,
+        tariff: tariff.map(|t| t.0),
+        readings: bundle.readings.clone(),
+        time_zone: bundle.time_zone.clone(),
+        breakdown: bundle.breakdown.clone(),
+        openings: bundle.openings.clone(),
+        driver: bundle.driver.clone(),
+    })
+}
+
+fn summary(
+    log: &LogInfo,
+    evse_id: &str,
+    record: &SessionRecord,
+    bundle: &EvidenceBundle,
+    tariff_json: Option<&str>,
+) -> Result<Summary, ReceiptError> {
+    let (mut currency, mut excl, mut incl) = (None, None, None);
+    if let Some(json) = tariff_json {
+        let readings = bundle
+            .readings
+            .iter()
+            .map(|h| {
+                hex::decode(h)
+                    .ok()
+                    .and_then(|b| SignedReading::decode(&b).ok())
+                    .ok_or_else(|| ReceiptError::BundleMismatch("a reading does not decode".into()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let tz = bundle
+            .time_zone
+            .parse()
+            .map_err(|_| ReceiptError::BundleMismatch("time zone".into()))?;
+        if let Ok(b) = kvitto_ledger::pricing::price_readings(&readings, json, tz) {
+            if minor_totals(&b).is_ok() {
+                currency = Some(b.currency.clone());
+                excl = Some(b.totals.total_cost.excl_vat.to_string());
+                incl = b.totals.total_cost.incl_vat.map(|d| d.to_string());
+            }
+        }
+    }
+    Ok(Summary {
+        operator: log.operator.clone(),
+        evse_id: evse_id.to_owned(),
+        start: time_text(record.start_ms),
+        stop: time_text(record.stop_ms),
+        energy_kwh: format!("{}.{:03}", record.energy_wh / 1000, record.energy_wh % 1000),
+        currency,
+        total_excl_vat: excl,
+        total_incl_vat: incl,
+    })
+}

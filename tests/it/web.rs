@@ -1,0 +1,319 @@
+//! The driver's receipt checker page (`GET /receipt`) in a real headless Chromium: a real receipt
+//! passes every check the browser runs and lists the complete verifier's checks as not run;
+//! tampered copies fail the check that covers the change; hostile text stays text.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::{json, Value};
+
+use crate::common::*;
+use crate::privacy::{
+    admin, driver_keygen, fetch_receipts, flip_hex, provision, session, Driver, TARIFF_FILE,
+};
+
+/// The checks the page runs in the browser (WebCrypto and comparisons of the logged entries).
+const BROWSER_CHECKS: [&str; 9] = [
+    "format",
+    "checkpoint",
+    "session_inclusion",
+    "charger_inclusion",
+    "tariff_inclusion",
+    "reading_signatures",
+    "charger_valid_at_time",
+    "tariff_in_force",
+    "summary",
+];
+
+/// The checks only `kvitto receipt verify` can run (blake3, the tariff engine, ristretto255).
+const CLI_CHECKS: [&str; 5] = [
+    "readings_match_record",
+    "price",
+    "amount_openings",
+    "range_proof",
+    "identity_opening",
+];
+
+const CHROMIUM_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Runs headless Chromium with `args` and its own profile under `work`; returns its stdout.
+fn chromium(work: &Path, args: &[&str]) -> String {
+    let found = Command::new("chromium")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    assert!(
+        found.is_ok_and(|s| s.success()),
+        "chromium is not installed: run scripts/setup (it installs Debian's chromium package)"
+    );
+    let profile = tempfile::tempdir_in(work).unwrap();
+    let mut child = Command::new("chromium")
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=10000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args([
+            "--no-first-run",
+            "--disable-extensions",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + CHROMIUM_TIMEOUT;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("chromium did not finish within {CHROMIUM_TIMEOUT:?}: {args:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "chromium {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn page_url(node: &TestNode, receipt: &[u8]) -> String {
+    format!(
+        "{}/receipt#receipt={}",
+        node.url(),
+        URL_SAFE_NO_PAD.encode(receipt)
+    )
+}
+
+/// The value of attribute `name` in the start tag `tag`.
+fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    let end = tag[start..].find('"')? + start;
+    Some(&tag[start..end])
+}
+
+/// Check name -> (outcome, where it ran), from the page's DOM once it says it is done.
+fn outcomes(dom: &str) -> BTreeMap<String, (String, String)> {
+    let body = dom.find("<body").map(|at| &dom[at..]).unwrap_or_default();
+    let body_tag = &body[..body.find('>').unwrap_or(0)];
+    assert_eq!(
+        attribute(body_tag, "data-state"),
+        Some("done"),
+        "the page did not finish checking: {dom}"
+    );
+    let mut out = BTreeMap::new();
+    for (at, _) in dom.match_indices("<li ") {
+        let tag = &dom[at..at + dom[at..].find('>').unwrap()];
+        if let Some(name) = attribute(tag, "data-check") {
+            let outcome = attribute(tag, "data-outcome").unwrap().to_owned();
+            let place = attribute(tag, "data-where").unwrap().to_owned();
+            assert!(
+                out.insert(name.to_owned(), (outcome, place)).is_none(),
+                "check {name} shown twice"
+            );
+        }
+    }
+    out
+}
+
+/// Opens the page on `receipt` and returns its check outcomes.
+fn check_in_browser(
+    work: &Path,
+    node: &TestNode,
+    receipt: &Value,
+) -> (String, BTreeMap<String, (String, String)>) {
+    let dom = chromium(
+        work,
+        &[
+            "--dump-dom",
+            &page_url(node, &serde_json::to_vec(receipt).unwrap()),
+        ],
+    );
+    let checks = outcomes(&dom);
+    (dom, checks)
+}
+
+/// Asserts that a tampered copy fails `expected` in the browser.
+fn tampered(
+    work: &Path,
+    node: &TestNode,
+    receipt: &Value,
+    expected: &str,
+    change: impl FnOnce(&mut Value),
+) {
+    let mut copy = receipt.clone();
+    change(&mut copy);
+    assert_ne!(&copy, receipt, "{expected}: the change changed nothing");
+    let (dom, checks) = check_in_browser(work, node, &copy);
+    assert_eq!(
+        checks.get(expected).map(|c| c.0.as_str()),
+        Some("fail"),
+        "{expected} should fail: {checks:?}\n{dom}"
+    );
+    assert!(dom.contains("This receipt does not check out"), "{dom}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_receipt_page_checks_in_the_browser_and_fails_tampered_receipts() {
+    let mut node = TestNode::init();
+    node.start();
+    let client = reqwest::Client::new();
+    let now = now_ms();
+    let work = tempfile::tempdir().unwrap();
+
+    // A priced, authorised session, and its receipt as the driver fetches it.
+    let tariff: Value =
+        serde_json::from_str(&std::fs::read_to_string(TARIFF_FILE).unwrap()).unwrap();
+    let (status, v) = admin(
+        &client,
+        &node,
+        reqwest::Method::POST,
+        "/v1/admin/tariffs",
+        json!({"tariff": tariff, "valid_from_ms": now - 50_000}),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let mut charger = new_charger();
+    let (status, v) = admin(&client, &node, reqwest::Method::POST, "/v1/admin/chargers", json!({
+        "public_key": hex::encode(charger.public_key()), "evse_id": "SE*TST*E7", "meter_serial": "M-7",
+        "max_power_w": 350_000, "valid_from_ms": now - 60_000, "tariff_id": tariff["id"],
+    })).await;
+    assert_eq!(status, 200, "{v}");
+    let (secret_file, pseudonym) = driver_keygen(work.path(), "driver");
+    let driver = Driver {
+        uid: "04C0FFEE0001",
+        contract: "SE-EMP-C00000001-1",
+        plate: "WEB123",
+        secret_file,
+        pseudonym,
+    };
+    provision(&client, &node, &driver).await;
+    // After the tariff is in force (it cannot be backdated by more than a minute), and with
+    // readings at most minutes ahead of the node's clock.
+    session(
+        &client,
+        &node,
+        &mut charger,
+        Some(driver.uid),
+        now - 40_000,
+        8_000,
+    )
+    .await;
+    let files = fetch_receipts(&node, &driver, &work.path().join("receipts"), 1);
+    let bytes = std::fs::read(&files[0]).unwrap();
+    let receipt: Value = serde_json::from_slice(&bytes).unwrap();
+
+    // The good receipt: every browser check passes, the complete verifier's are listed, not run.
+    let dom = chromium(work.path(), &["--dump-dom", &page_url(&node, &bytes)]);
+    let checks = outcomes(&dom);
+    for name in BROWSER_CHECKS {
+        assert_eq!(
+            checks.get(name),
+            Some(&("pass".to_owned(), "browser".to_owned())),
+            "{name}: {checks:?}\n{dom}"
+        );
+    }
+    for name in CLI_CHECKS {
+        assert_eq!(
+            checks.get(name),
+            Some(&("not-run".to_owned(), "cli".to_owned())),
+            "{name}: {checks:?}"
+        );
+    }
+    assert_eq!(
+        checks.len(),
+        BROWSER_CHECKS.len() + CLI_CHECKS.len(),
+        "{checks:?}"
+    );
+    let energy = format!("{} kWh", receipt["summary"]["energy_kwh"].as_str().unwrap());
+    for said in [
+        "Everything this browser can check passed",
+        "kvitto receipt verify",
+        "inside the receipt",
+        "SE*TST*E7",
+        &energy,
+    ] {
+        assert!(dom.contains(said), "the page does not say {said:?}: {dom}");
+    }
+    // The page shows the log key so the driver can compare it with their eMSP's.
+    let logs: Value = client
+        .get(format!("{}/logs", node.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let log_key = logs[0]["verifier_key"].as_str().unwrap();
+    assert!(
+        dom.contains(log_key),
+        "the page does not show the log key {log_key}"
+    );
+
+    // A screenshot for people to look at.
+    let screenshot = work.path().join("receipt.png");
+    chromium(
+        work.path(),
+        &[
+            "--window-size=1000,3600",
+            &format!("--screenshot={}", screenshot.display()),
+            &page_url(&node, &bytes),
+        ],
+    );
+    let png = std::fs::read(&screenshot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+        "not a screenshot: {} bytes",
+        png.len()
+    );
+    // KVITTO_WEB_KEEP=<dir> keeps the screenshot and the receipt for a person to look at.
+    if let Some(dir) = std::env::var_os("KVITTO_WEB_KEEP") {
+        std::fs::copy(&screenshot, Path::new(&dir).join("receipt.png")).unwrap();
+        std::fs::write(Path::new(&dir).join("receipt.json"), &bytes).unwrap();
+    }
+
+    // Tampered copies fail the check that covers the change.
+    tampered(work.path(), &node, &receipt, "reading_signatures", |v| {
+        let text = v["readings"][1].as_str().unwrap().to_owned();
+        v["readings"][1] = json!(flip_hex(&text, 80));
+    });
+    tampered(work.path(), &node, &receipt, "session_inclusion", |v| {
+        let text = v["session"]["proof"][0].as_str().unwrap().to_owned();
+        v["session"]["proof"][0] = json!(flip_hex(&text, 5));
+    });
+    tampered(work.path(), &node, &receipt, "checkpoint", |v| {
+        let note = v["checkpoint"].as_str().unwrap().to_owned();
+        let mut lines: Vec<String> = note.lines().map(str::to_owned).collect();
+        lines[1] = (lines[1].parse::<u64>().unwrap() + 1).to_string();
+        v["checkpoint"] = json!(lines.join("\n") + "\n");
+    });
+
+    // Hostile input: markup in the receipt is shown as text, never run or parsed as HTML.
+    let mut hostile = receipt.clone();
+    hostile["summary"]["evse_id"] = json!("<img src=x id=injected>");
+    let (dom, checks) = check_in_browser(work.path(), &node, &hostile);
+    assert_eq!(checks["summary"].0, "fail", "{checks:?}");
+    assert!(
+        !dom.contains("id=\"injected\"") && dom.contains("&lt;img src=x id=injected&gt;"),
+        "{dom}"
+    );
+    // Not a receipt at all: a clear error and a failed format check, and the page still finishes.
+    let dom = chromium(
+        work.path(),
+        &["--dump-dom", &page_url(&node, b"{\"format\": 1")],
+    );
+    let checks = outcomes(&dom);
+    assert_eq!(checks["format"].0, "fail", "{checks:?}");
+    assert!(dom.contains("not JSON"), "{dom}");
+}
