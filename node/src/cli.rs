@@ -400,6 +400,15 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The cost to close a session (price, commitments, range proof, append) and to verify its
+    /// receipt, against bare Bulletproofs prove and verify calls measured in the same run.
+    Privacy {
+        /// Sessions closed over HTTP and receipts verified; also the iterations of each bare call.
+        #[arg(long, default_value_t = 200)]
+        sessions: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -692,6 +701,17 @@ pub fn run(cli: Cli) -> Result<()> {
                     );
                 }
                 println!("bytes and messages are per node and per checkpoint (payloads, without libp2p framing)");
+            }
+            Ok(())
+        }),
+        Command::Bench(BenchCommand::Privacy { sessions, json }) => runtime()?.block_on(async {
+            let report = crate::bench_privacy::privacy(crate::bench_privacy::PrivacyOptions { sessions })
+                .await
+                .context("running the privacy benchmark")?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", crate::bench_privacy::text(&report));
             }
             Ok(())
         }),

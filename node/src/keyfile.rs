@@ -30,6 +30,23 @@ pub fn write_secret(path: &Path, contents: &str) -> Result<()> {
     Ok(())
 }
 
+/// Writes a private file (mode 0600), replacing an older one: for data the owner may fetch again,
+/// such as receipts.
+pub fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    // An existing file keeps its mode on open; set it.
+    file.set_permissions(fs::Permissions::from_mode(0o600))?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    Ok(())
+}
+
 /// Reads a secret file, refusing it if its mode lets anyone but the owner read it.
 pub fn read_secret(path: &Path) -> Result<Zeroizing<String>> {
     let meta =

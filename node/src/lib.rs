@@ -6,6 +6,7 @@
 
 pub mod bench;
 pub mod bench_net;
+pub mod bench_privacy;
 pub mod cli;
 pub mod client;
 pub mod config;

@@ -61,8 +61,8 @@ pub fn write_receipts(out: &Path, receipts: &[Value]) -> Result<Vec<std::path::P
             .map(hex::encode)
             .unwrap_or_else(|| parsed.session.index.to_string());
         let path = out.join(format!("receipt-{session}.json"));
-        std::fs::write(&path, parsed.to_json())
-            .with_context(|| format!("writing {}", path.display()))?;
+        // A receipt holds the driver's pseudonym and openings: private, like a key file.
+        crate::keyfile::write_private(&path, parsed.to_json().as_bytes())?;
         paths.push(path);
     }
     Ok(paths)

@@ -25,6 +25,7 @@ fn every_command_has_help() {
         vec!["bench", "ingest", "--help"],
         vec!["bench", "catchup", "--help"],
         vec!["bench", "witness", "--help"],
+        vec!["bench", "privacy", "--help"],
         vec!["status", "--help"],
         vec!["testnet", "init", "--help"],
         vec!["testnet", "check", "--help"],

@@ -641,6 +641,32 @@ async fn receipts_verify_tampering_fails_nothing_personal_is_public_and_erasure_
         "A's sessions share more with each other than with B's"
     );
     assert_eq!(shared(&ra1, &ra2), vec!["charger", "tariff"]);
+    // Metadata: the public record has the start and stop to the hour and energy to the kWh; the
+    // exact times the charger signed appear nowhere in what is served.
+    for record in [&ra1, &ra2, &b_record] {
+        assert_eq!(record.start_ms % 3_600_000, 0, "{record:?}");
+        assert_eq!(record.stop_ms % 3_600_000, 0, "{record:?}");
+        assert_eq!(record.energy_wh % 1_000, 0, "{record:?}");
+    }
+    for receipt in &receipts {
+        for hex_reading in receipt["readings"].as_array().unwrap() {
+            let signed = kvitto_core::SignedReading::decode(
+                &hex::decode(hex_reading.as_str().unwrap()).unwrap(),
+            )
+            .unwrap();
+            let exact = signed.reading.timestamp_ms.to_be_bytes();
+            for (source, bytes) in &served {
+                assert!(
+                    !contains(bytes, &exact),
+                    "{source} holds an exact reading time"
+                );
+                assert!(
+                    !contains(bytes, signed.signature()),
+                    "{source} holds a signed reading"
+                );
+            }
+        }
+    }
     // The pseudonym does not link either: T - X is a fresh commitment per session.
     let x_a = DriverPublic::from_bytes(&hex::decode(&a.pseudonym).unwrap()).unwrap();
     assert_ne!(ra1.privacy.as_ref().unwrap().identity, x_a.to_bytes());

@@ -64,15 +64,20 @@ pub struct TariffRef {
 }
 
 /// A closed charging session. It binds the session's signed readings by digest; the readings
-/// themselves stay off the log with the operator. It holds no driver identifier.
+/// themselves stay off the log with the operator. It holds no driver identifier, and its times
+/// and energy are coarse ([`SessionRecord::coarse_start`] and the others): exact values plus a
+/// place identify people (`specs/privacy.md`). The exact ones are in the signed readings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SessionRecord {
     pub session: SessionId,
     pub key_id: KeyId,
     pub first_counter: u64,
     pub last_counter: u64,
+    /// The start reading's time, rounded down to the hour (UTC).
     pub start_ms: u64,
+    /// The stop reading's time, rounded up to the hour (UTC).
     pub stop_ms: u64,
+    /// Energy delivered, rounded to the nearest kWh (half up), in Wh.
     pub energy_wh: u64,
     pub reading_count: u32,
     #[serde(with = "hex_32")]
@@ -119,6 +124,31 @@ pub struct EvidenceDisclosure {
     /// The recipient's case reference, as given (opaque; no personal data by rule).
     pub case_ref: String,
     pub disclosed_at_ms: u64,
+}
+
+/// The public precision of a session record's times.
+pub const RECORD_TIME_GRAIN_MS: u64 = 3_600_000;
+/// The public precision of a session record's energy.
+pub const RECORD_ENERGY_GRAIN_WH: u64 = 1_000;
+
+impl SessionRecord {
+    /// The start time as a record shows it: rounded down to [`RECORD_TIME_GRAIN_MS`].
+    pub fn coarse_start(ms: u64) -> u64 {
+        ms - ms % RECORD_TIME_GRAIN_MS
+    }
+
+    /// The stop time as a record shows it: rounded up to [`RECORD_TIME_GRAIN_MS`].
+    pub fn coarse_stop(ms: u64) -> u64 {
+        ms.div_ceil(RECORD_TIME_GRAIN_MS)
+            .saturating_mul(RECORD_TIME_GRAIN_MS)
+    }
+
+    /// The energy as a record shows it: rounded half up to [`RECORD_ENERGY_GRAIN_WH`].
+    pub fn coarse_energy(wh: u64) -> u64 {
+        (wh / RECORD_ENERGY_GRAIN_WH
+            + u64::from(wh % RECORD_ENERGY_GRAIN_WH >= RECORD_ENERGY_GRAIN_WH / 2))
+        .saturating_mul(RECORD_ENERGY_GRAIN_WH)
+    }
 }
 
 /// An OCPI tariff published on the log. Tariffs are public information.

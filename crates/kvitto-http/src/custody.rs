@@ -195,6 +195,13 @@ impl Challenges {
         }
         let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
         used.retain(|_, expiry| *expiry >= now_ms);
+        if used.len() >= limits::CHALLENGES_REDEEMED_MAX {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many receipt requests in the last minute; try again shortly",
+            ));
+        }
         let body: [u8; 24] = body.try_into().map_err(|_| bad())?;
         if used.insert(body, expiry).is_some() {
             return Err(ApiError::new(
@@ -291,14 +298,17 @@ pub async fn receipts<S: KvStore>(
     let store = state.store.clone();
     let log = state.log.clone();
     let policy = state.policy.clone();
+    let in_network = state.evidence.is_some();
     tokio::task::spawn_blocking(move || {
         let person = custody::person_by_pseudonym(&store, &driver)
             .map_err(custody_api_error)?
             .ok_or_else(|| ApiError::not_found("this node holds no sessions for that pseudonym"))?;
-        // The latest witnessed checkpoint if there is one, else the log's own latest.
+        // In a network, the latest checkpoint witnessed under its policy (sessions it does not
+        // cover yet are pending); alone, the log's own latest checkpoint.
         let board = served.witness.get();
         let (note, size) = match board.witnessed {
             Some(note) => (note.to_string(), board.witnessed_size),
+            None if in_network => (String::new(), 0),
             None => {
                 let published = served.view.published();
                 let note = published

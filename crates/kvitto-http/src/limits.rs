@@ -15,6 +15,9 @@ pub const CONCURRENT_REQUESTS_MAX: usize = 256;
 pub const REQUEST_TIMEOUT_MS: u64 = 30_000;
 /// A receipt-fetch challenge is valid this long after it is issued.
 pub const CHALLENGE_VALID_MS: u64 = 60_000;
+/// Redeemed challenges remembered at once (each for at most [`CHALLENGE_VALID_MS`]); beyond it,
+/// receipt requests are refused with `busy` until old ones expire.
+pub const CHALLENGES_REDEEMED_MAX: usize = 100_000;
 /// Largest driver request (a pseudonym, a challenge and a proof, hex).
 pub const DRIVER_BODY_BYTES_MAX: usize = 1024;
 /// Batches longer than this are verified on the blocking pool, off the async workers.

@@ -511,6 +511,13 @@ fn check_checkpoint(
         .verify(receipt.checkpoint.as_bytes())
         .map_err(|e| format!("under {whose}: {e}"))?;
     let checkpoint = &witnessed.checkpoint;
+    let signed_by = policy.logs()[witnessed.log].key.to_string();
+    if signed_by != receipt.log.key {
+        return Err(format!(
+            "the receipt names the log key {:?} but the checkpoint is signed by {signed_by:?}",
+            receipt.log.key
+        ));
+    }
     if checkpoint.origin() != p.origin {
         return Err(format!(
             "the checkpoint is of log {:?}, the receipt names {:?}",
@@ -574,7 +581,7 @@ fn check_readings(p: &Parsed) -> Result<String, String> {
         if b.session != a.session {
             return Err(format!("reading {n} is of another session"));
         }
-        if b.counter != a.counter + 1 {
+        if a.counter.checked_add(1) != Some(b.counter) {
             return Err(format!(
                 "reading {n} does not follow reading {} by counter",
                 n - 1
@@ -600,9 +607,18 @@ fn check_readings(p: &Parsed) -> Result<String, String> {
         ("charger key", f.key_id != rec.key_id),
         ("first counter", f.counter != rec.first_counter),
         ("last counter", l.counter != rec.last_counter),
-        ("start time", f.timestamp_ms != rec.start_ms),
-        ("stop time", l.timestamp_ms != rec.stop_ms),
-        ("energy", l.register_wh - f.register_wh != rec.energy_wh),
+        (
+            "start hour",
+            SessionRecord::coarse_start(f.timestamp_ms) != rec.start_ms,
+        ),
+        (
+            "stop hour",
+            SessionRecord::coarse_stop(l.timestamp_ms) != rec.stop_ms,
+        ),
+        (
+            "energy (kWh)",
+            SessionRecord::coarse_energy(l.register_wh - f.register_wh) != rec.energy_wh,
+        ),
         (
             "readings digest",
             session_readings_digest(&p.readings) != rec.readings_digest,
@@ -621,11 +637,22 @@ fn check_readings(p: &Parsed) -> Result<String, String> {
     ))
 }
 
+/// The session's exact start and stop (signed by the charger) and energy, from its readings.
+fn exact(p: &Parsed) -> Option<(u64, u64, u64)> {
+    let (first, last) = (&p.readings.first()?.reading, &p.readings.last()?.reading);
+    Some((
+        first.timestamp_ms,
+        last.timestamp_ms,
+        last.register_wh.saturating_sub(first.register_wh),
+    ))
+}
+
 fn check_valid_at_time(p: &Parsed) -> Result<String, String> {
-    if p.record.start_ms < p.registration.valid_from_ms {
+    let (start, _, _) = exact(p).ok_or("the receipt has no readings")?;
+    if start < p.registration.valid_from_ms {
         return Err(format!(
             "the session starts at {} but the charger key is valid only from {}",
-            time_text(p.record.start_ms),
+            time_text(start),
             time_text(p.registration.valid_from_ms)
         ));
     }
@@ -639,17 +666,23 @@ fn check_tariff_in_force(p: &Parsed) -> Result<String, String> {
     let Some((index, _, _, tariff)) = &p.tariff else {
         return Ok("no tariff is named".into());
     };
+    if tariff.counterparty.is_some() {
+        return Err(
+            "the tariff is a counterparty variant; session records name the default tariff".into(),
+        );
+    }
     if p.registration.tariff_id.as_deref() != Some(tariff.tariff_id.as_str()) {
         return Err(format!(
             "the tariff {} is not the one the charger is registered with",
             tariff.tariff_id
         ));
     }
-    if tariff.valid_from_ms > p.record.start_ms {
+    let (start, _, _) = exact(p).ok_or("the receipt has no readings")?;
+    if tariff.valid_from_ms > start {
         return Err(format!(
             "the tariff is valid from {}, after the session started at {}",
             time_text(tariff.valid_from_ms),
-            time_text(p.record.start_ms)
+            time_text(start)
         ));
     }
     Ok(format!(
@@ -755,11 +788,10 @@ fn check_range<R: RngCore + CryptoRng>(
 fn check_summary(receipt: &Receipt, p: &Parsed, priced: Option<&Priced>) -> Result<String, String> {
     let s = &receipt.summary;
     let expected_operator = p.origin.rsplit('/').next().unwrap_or_default();
-    let energy = format!(
-        "{}.{:03}",
-        p.record.energy_wh / 1000,
-        p.record.energy_wh % 1000
-    );
+    let Some((start, stop, wh)) = exact(p) else {
+        return Err("the receipt has no readings".into());
+    };
+    let energy = format!("{}.{:03}", wh / 1000, wh % 1000);
     let mut differs = Vec::new();
     if s.evse_id != p.registration.evse_id {
         differs.push("EVSE");
@@ -767,10 +799,10 @@ fn check_summary(receipt: &Receipt, p: &Parsed, priced: Option<&Priced>) -> Resu
     if normalise_operator(&s.operator) != expected_operator {
         differs.push("operator");
     }
-    if s.start != time_text(p.record.start_ms) {
+    if s.start != time_text(start) {
         differs.push("start");
     }
-    if s.stop != time_text(p.record.stop_ms) {
+    if s.stop != time_text(stop) {
         differs.push("stop");
     }
     if s.energy_kwh != energy {

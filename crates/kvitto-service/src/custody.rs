@@ -20,7 +20,8 @@
 //! | `l/` person id ‖ session id | u64 BE record index ‖ u64 BE close time |
 //! | `anonymous` | person key ‖ pseudonym of sessions nobody authorised |
 //!
-//! `evidence`: session id → u64 BE record index ‖ u16 BE key-id-free context ‖ sealed bundle.
+//! `evidence`: session id → u64 BE record index ‖ u8 sealer (0 a person's key, 1 the anonymous
+//! key) ‖ sealed bundle.
 //! `retained`: session id → u64 BE close time ‖ excl. opening (40) ‖ incl. opening (40), the
 //! amounts kept for tax without a link to the person.
 
@@ -130,6 +131,9 @@ impl StoredPerson {
 }
 
 pub type PersonId = [u8; 16];
+
+const SEALED_BY_PERSON: u8 = 0;
+const SEALED_ANONYMOUS: u8 = 1;
 
 fn key(prefix: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     let mut k = prefix.to_vec();
@@ -249,6 +253,15 @@ pub fn put_token<S: KvStore, R: RngCore + CryptoRng>(
         }
     }
     let existing = kv.get(Cf::People, &key(b"c/", &[token.contract_id.as_bytes()]))?;
+    // One pseudonym, one person: a pseudonym already bound to another contract is refused.
+    if let Some(holder) = kv.get(Cf::People, &key(b"x/", &[&driver.to_bytes()]))? {
+        if existing.as_deref() != Some(holder.as_slice()) {
+            return Err(invalid(
+                "driver",
+                "this pseudonym is already provisioned for another contract",
+            ));
+        }
+    }
     let (person_id, created_person) = match existing {
         Some(id) => {
             let id: PersonId = id
@@ -485,6 +498,11 @@ pub fn seal_session<S: KvStore, R: RngCore + CryptoRng>(
         evidence_digest: sealed.digest(&ctx),
     });
     let mut evidence = index.to_be_bytes().to_vec();
+    evidence.push(if person.id.is_some() {
+        SEALED_BY_PERSON
+    } else {
+        SEALED_ANONYMOUS
+    });
     evidence.extend_from_slice(&sealed.to_bytes());
     batch.put(Cf::Evidence, record.session.0.to_vec(), evidence);
     let mut retained = close.now_ms.to_be_bytes().to_vec();
@@ -564,11 +582,10 @@ pub fn evidence<S: KvStore>(
     let value = kv
         .get(Cf::Evidence, &session.0)?
         .ok_or_else(|| CustodyError::UnknownSession(session.to_hex()))?;
-    let (index, sealed) = value
-        .split_at_checked(8)
-        .ok_or_else(|| CustodyError::Corrupt("evidence".into()))?;
-    let index = kvitto_store::decode_u64_prefix(index)
-        .ok_or_else(|| CustodyError::Corrupt("evidence".into()))?;
+    let corrupt = || CustodyError::Corrupt("evidence".into());
+    let index = kvitto_store::decode_u64_prefix(&value).ok_or_else(corrupt)?;
+    let sealer = *value.get(8).ok_or_else(corrupt)?;
+    let sealed = value.get(9..).ok_or_else(corrupt)?;
     let sealed = SealedEvidence::from_bytes(sealed)
         .map_err(|e| CustodyError::Corrupt(format!("evidence: {e}")))?;
     let (key_id, _) = store
@@ -576,22 +593,23 @@ pub fn evidence<S: KvStore>(
         .ok_or_else(|| CustodyError::UnknownSession(session.to_hex()))?;
     let context = SessionContext::new(origin, key_id.0, session.0)
         .map_err(|e| CustodyError::Corrupt(format!("session context: {e}")))?;
-    let person_key = match kv.get(Cf::People, &key(b"s/", &[&session.0]))? {
-        Some(id) => match kv.get(Cf::People, &key(b"p/", &[&id]))? {
-            Some(p) => Some(from_json::<StoredPerson>("person", &p)?.key()?),
+    let person_key = match sealer {
+        // A person's session: their key while they are in custody; after erasure, none.
+        SEALED_BY_PERSON => match kv.get(Cf::People, &key(b"s/", &[&session.0]))? {
+            Some(id) => match kv.get(Cf::People, &key(b"p/", &[&id]))? {
+                Some(p) => Some(from_json::<StoredPerson>("person", &p)?.key()?),
+                None => None,
+            },
             None => None,
         },
-        // Never authorised: the anonymous key, unless the sealed bundle belonged to an erased
-        // person (then the anonymous key does not open it, and open() says so).
-        None => match kv.get(Cf::People, b"anonymous")? {
+        SEALED_ANONYMOUS => match kv.get(Cf::People, b"anonymous")? {
             Some(v) if v.len() == 64 => {
-                let k: [u8; 32] = v[..32]
-                    .try_into()
-                    .map_err(|_| CustodyError::Corrupt("anonymous".into()))?;
+                let k: [u8; 32] = v[..32].try_into().map_err(|_| corrupt())?;
                 Some(PersonKey::from_bytes(k))
             }
             _ => None,
         },
+        _ => return Err(corrupt()),
     };
     let key = person_key.map(|p| p.evidence_key(&context));
     Ok(Evidence {
@@ -626,7 +644,10 @@ pub fn erase<S: KvStore>(
         .transpose()?;
     if let Some(person) = &person {
         if let Ok(x) = hex::decode(&person.driver) {
-            batch.delete(Cf::People, key(b"x/", &[&x]));
+            let x_key = key(b"x/", &[&x]);
+            if kv.get(Cf::People, &x_key)?.as_deref() == Some(id.as_slice()) {
+                batch.delete(Cf::People, x_key);
+            }
         }
     }
     batch.delete(Cf::People, key(b"p/", &[&id]));

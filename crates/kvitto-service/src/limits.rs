@@ -10,7 +10,8 @@ pub const BATCH_READINGS_MAX: usize = 1024;
 /// Readings applied in one group commit, across requests.
 pub const GROUP_READINGS_MAX: usize = 16 * 1024;
 
-/// Sessions a driver's receipt request returns, newest last.
+/// Sessions a driver's receipt request considers (a person's links, in session-id order; then
+/// sorted by log index).
 pub const SESSIONS_PER_PERSON_MAX: usize = 10_000;
 
 const _: () = assert!(BATCH_READINGS_MAX <= GROUP_READINGS_MAX);

@@ -3,7 +3,7 @@
 //! The serving node builds receipts for drivers; a regulator's node builds one from a disclosed
 //! bundle and its mirror of the serving log, and runs the same verifier on it (an audit).
 
-use kvitto_core::entry::{Entry, SessionRecord};
+use kvitto_core::entry::Entry;
 use kvitto_core::reading::SignedReading;
 use kvitto_receipt::{
     minor_totals, time_text, EvidenceBundle, LogRef, ProvenEntry, Receipt, Summary, FORMAT,
@@ -98,7 +98,6 @@ pub fn build_receipt<S: KvStore>(
     let summary = summary(
         log,
         &charger.registration.evse_id,
-        &record,
         bundle,
         tariff.as_ref().map(|t| t.1.as_str()),
     )?;
@@ -125,22 +124,33 @@ pub fn build_receipt<S: KvStore>(
 fn summary(
     log: &LogInfo,
     evse_id: &str,
-    record: &SessionRecord,
     bundle: &EvidenceBundle,
     tariff_json: Option<&str>,
 ) -> Result<Summary, ReceiptError> {
     let (mut currency, mut excl, mut incl) = (None, None, None);
+    let readings = bundle
+        .readings
+        .iter()
+        .map(|h| {
+            hex::decode(h)
+                .ok()
+                .and_then(|b| SignedReading::decode(&b).ok())
+                .ok_or_else(|| ReceiptError::BundleMismatch("a reading does not decode".into()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let (Some(first), Some(last)) = (readings.first(), readings.last()) else {
+        return Err(ReceiptError::BundleMismatch(
+            "the bundle has no readings".into(),
+        ));
+    };
+    // The driver's own receipt shows the exact times and energy the charger signed; the public
+    // record only has them coarse.
+    let (start, stop) = (first.reading.timestamp_ms, last.reading.timestamp_ms);
+    let wh = last
+        .reading
+        .register_wh
+        .saturating_sub(first.reading.register_wh);
     if let Some(json) = tariff_json {
-        let readings = bundle
-            .readings
-            .iter()
-            .map(|h| {
-                hex::decode(h)
-                    .ok()
-                    .and_then(|b| SignedReading::decode(&b).ok())
-                    .ok_or_else(|| ReceiptError::BundleMismatch("a reading does not decode".into()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         let tz = bundle
             .time_zone
             .parse()
@@ -156,9 +166,9 @@ fn summary(
     Ok(Summary {
         operator: log.operator.clone(),
         evse_id: evse_id.to_owned(),
-        start: time_text(record.start_ms),
-        stop: time_text(record.stop_ms),
-        energy_kwh: format!("{}.{:03}", record.energy_wh / 1000, record.energy_wh % 1000),
+        start: time_text(start),
+        stop: time_text(stop),
+        energy_kwh: format!("{}.{:03}", wh / 1000, wh % 1000),
         currency,
         total_excl_vat: excl,
         total_incl_vat: incl,
