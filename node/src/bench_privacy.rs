@@ -17,7 +17,10 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use kvitto_core::entry::SessionRecord;
 use kvitto_core::reading::{session_readings_digest, SignedReading};
-use kvitto_privacy::{prove_ranges, verify_ranges, AmountOpening, DriverSecret, SessionContext};
+use kvitto_privacy::{
+    prove_ranges, verify_ranges, AmountCommitment, AmountOpening, AmountRangeProof, DriverSecret,
+    SessionContext,
+};
 use kvitto_receipt::{Receipt, Trust};
 use kvitto_service::custody::{self, CloseContext, Closing, TokenInput};
 use kvitto_store::{Batch, LogStore, MemoryStore};
@@ -52,15 +55,18 @@ pub struct PrivacyReport {
     /// `dev` or `release`: absolute figures of a dev build are not release figures.
     pub profile: &'static str,
     pub cores: usize,
+    /// The 1-minute load average before the in-process figures and after the last one.
+    pub load_average_start: Option<f64>,
+    pub load_average_end: Option<f64>,
     pub sessions: usize,
     /// Signed readings per session (start and stop), all sent in one request.
     pub readings_per_session: usize,
     pub range_proof_bytes: usize,
-    /// Bare `prove_ranges`, m = 2, one core.
+    /// Bare `prove_ranges`, m = 2, one core; median of `sessions` calls.
     pub bare_prove_us: f64,
-    /// Bare `verify_ranges`, m = 2, one core.
+    /// Bare `verify_ranges`, m = 2, one core; median of `sessions` calls.
     pub bare_verify_us: f64,
-    /// `custody::seal_session` on a `LogStore<MemoryStore>`, one core.
+    /// `custody::seal_session` on a `LogStore<MemoryStore>`, one core; median.
     pub seal_us: f64,
     pub seal_over_prove: f64,
     /// Closing sessions over HTTP on a RocksDB node, wall time.
@@ -76,7 +82,7 @@ pub struct PrivacyReport {
     pub receipt_bytes_mean: usize,
     /// Building and serving the receipts over the driver route, per receipt.
     pub receipt_fetch_us: f64,
-    /// `kvitto_receipt::verify` with the embedded policy, one core.
+    /// `kvitto_receipt::verify` with the embedded policy, one core; median.
     pub receipt_verify_us: f64,
     pub receipt_verify_over_bare_verify: f64,
     /// `bare_verify_us / receipt_verify_us`.
@@ -91,8 +97,24 @@ fn profile() -> &'static str {
     }
 }
 
+/// The 1-minute load average, where the system reports one: other processes share the cores.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 fn micros(elapsed: Duration, calls: usize) -> f64 {
     elapsed.as_secs_f64() * 1e6 / calls.max(1) as f64
+}
+
+/// The median of per-call times, in µs: robust to the odd call another process interrupted.
+fn median_us(times: &mut [Duration]) -> f64 {
+    times.sort();
+    percentile_ms(times, 0.5) * 1000.0
 }
 
 fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
@@ -103,40 +125,64 @@ fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
-/// The bare range proof of one session's two amounts: µs per prove, µs per verify, proof bytes.
-fn bare_range_proofs(origin: &str, calls: usize) -> Result<(f64, f64, usize)> {
-    let mut ids = [0u8; 32];
-    rand_core::RngCore::fill_bytes(&mut OsRng, &mut ids);
-    let (key_id, session_id) = ids.split_at(16);
-    let ctx = SessionContext::new(origin, key_id.try_into()?, session_id.try_into()?)?;
-    let contexts = [ctx.clone(), ctx.clone()];
-    let openings: Vec<[AmountOpening; 2]> = (0..calls)
-        .map(|i| {
-            let excl = 1_000 + i as u64;
-            [
-                AmountOpening::new(excl, &ctx, &mut OsRng),
-                AmountOpening::new(excl * 11 / 10, &ctx, &mut OsRng),
-            ]
+/// Bare range proofs over one session's two amounts (m = 2), ready to be proven and verified.
+struct BareRanges {
+    contexts: [SessionContext; 2],
+    openings: Vec<[AmountOpening; 2]>,
+    proofs: Vec<(Vec<AmountCommitment>, AmountRangeProof)>,
+    proof_bytes: usize,
+}
+
+impl BareRanges {
+    fn new(origin: &str, calls: usize) -> Result<Self> {
+        let mut ids = [0u8; 32];
+        rand_core::RngCore::fill_bytes(&mut OsRng, &mut ids);
+        let (key_id, session_id) = ids.split_at(16);
+        let ctx = SessionContext::new(origin, key_id.try_into()?, session_id.try_into()?)?;
+        let openings = (0..calls)
+            .map(|i| {
+                let excl = 1_000 + i as u64;
+                [
+                    AmountOpening::new(excl, &ctx, &mut OsRng),
+                    AmountOpening::new(excl * 11 / 10, &ctx, &mut OsRng),
+                ]
+            })
+            .collect();
+        let contexts = [ctx.clone(), ctx];
+        // The vector generators are built on first use; that is start-up, not a call.
+        let (warm, warm_proof) = prove_ranges(
+            &contexts,
+            &[
+                AmountOpening::new(1, &contexts[0], &mut OsRng),
+                AmountOpening::new(1, &contexts[0], &mut OsRng),
+            ],
+            &mut OsRng,
+        )?;
+        verify_ranges(&contexts, &warm, &warm_proof, &mut OsRng)?;
+        Ok(BareRanges {
+            contexts,
+            openings,
+            proofs: Vec::with_capacity(calls),
+            proof_bytes: warm_proof.to_bytes().len(),
         })
-        .collect();
-    // The vector generators are built on first use; that is start-up, not a call.
-    let (warm, warm_proof) = prove_ranges(&contexts, &openings[0], &mut OsRng)?;
-    verify_ranges(&contexts, &warm, &warm_proof, &mut OsRng)?;
-    let proof_bytes = warm_proof.to_bytes().len();
-
-    let mut proofs = Vec::with_capacity(calls);
-    let started = Instant::now();
-    for pair in &openings {
-        proofs.push(prove_ranges(&contexts, pair, &mut OsRng)?);
     }
-    let prove_us = micros(started.elapsed(), calls);
 
-    let started = Instant::now();
-    for (commitments, proof) in &proofs {
-        verify_ranges(&contexts, commitments, proof, &mut OsRng)?;
+    /// Proves the `i`th pair; the time of the `prove_ranges` call.
+    fn prove(&mut self, i: usize) -> Result<Duration> {
+        let started = Instant::now();
+        let proven = prove_ranges(&self.contexts, &self.openings[i], &mut OsRng)?;
+        let took = started.elapsed();
+        self.proofs.push(proven);
+        Ok(took)
     }
-    let verify_us = micros(started.elapsed(), calls);
-    Ok((prove_us, verify_us, proof_bytes))
+
+    /// Verifies the `i`th proof; the time of the `verify_ranges` call.
+    fn verify(&self, i: usize) -> Result<Duration> {
+        let (commitments, proof) = &self.proofs[i];
+        let started = Instant::now();
+        verify_ranges(&self.contexts, commitments, proof, &mut OsRng)?;
+        Ok(started.elapsed())
+    }
 }
 
 /// The record the ledger appends when `readings` (start, …, stop) close a session.
@@ -175,8 +221,15 @@ fn token(driver_hex: &str) -> TokenInput {
 }
 
 /// Seals every session as the sequencer does at close, on an in-memory store with the driver's
-/// token provisioned and each session authorised; µs per `seal_session` call.
-fn seal_in_memory(origin: &str, driver_hex: &str, sessions: &[Vec<SignedReading>]) -> Result<f64> {
+/// token provisioned and each session authorised, alternating with the bare proofs so that both
+/// share whatever else the machine is doing. The times of each `prove_ranges` and
+/// `seal_session` call.
+fn seal_in_memory(
+    origin: &str,
+    driver_hex: &str,
+    sessions: &[Vec<SignedReading>],
+    bare: &mut BareRanges,
+) -> Result<(Vec<Duration>, Vec<Duration>)> {
     let store = LogStore::open(MemoryStore::new())?;
     let now_ms = kvitto_service::Clock::now_ms(&kvitto_service::SystemClock);
     let mut batch = Batch::default();
@@ -195,8 +248,10 @@ fn seal_in_memory(origin: &str, driver_hex: &str, sessions: &[Vec<SignedReading>
         time_zone: TIME_ZONE,
         now_ms,
     };
-    let mut sealing = Duration::ZERO;
+    let mut proving = Vec::with_capacity(sessions.len());
+    let mut sealing = Vec::with_capacity(sessions.len());
     for (index, (record, readings)) in records.iter_mut().zip(sessions).enumerate() {
+        proving.push(bare.prove(index)?);
         let mut batch = Batch::default();
         let started = Instant::now();
         custody::seal_session(
@@ -211,13 +266,13 @@ fn seal_in_memory(origin: &str, driver_hex: &str, sessions: &[Vec<SignedReading>
             },
             &mut OsRng,
         )?;
-        sealing += started.elapsed();
+        sealing.push(started.elapsed());
         if record.privacy.is_none() {
             bail!("seal_session left the record without its commitments");
         }
         store.write(batch)?;
     }
-    Ok(micros(sealing, sessions.len()))
+    Ok((proving, sealing))
 }
 
 /// Posts each session's readings in one request from at most [`CLIENTS_MAX`] tasks; the wall
@@ -294,16 +349,21 @@ async fn fetch_receipts(
     }
 }
 
-/// µs per `kvitto_receipt::verify`; fails if any receipt does not verify.
-fn verify_receipts(files: &[Vec<u8>]) -> Result<f64> {
-    let started = Instant::now();
-    for file in files {
+/// Verifies every receipt, alternating with the bare range proof verifications; the times of
+/// each `verify_ranges` and `kvitto_receipt::verify` call. Fails if a receipt does not verify.
+fn verify_receipts(files: &[Vec<u8>], bare: &BareRanges) -> Result<(Vec<Duration>, Vec<Duration>)> {
+    let mut bare_times = Vec::with_capacity(files.len());
+    let mut receipt_times = Vec::with_capacity(files.len());
+    for (i, file) in files.iter().enumerate() {
+        bare_times.push(bare.verify(i % bare.proofs.len().max(1))?);
+        let started = Instant::now();
         let report = kvitto_receipt::verify(file, Trust::Embedded, &mut OsRng);
+        receipt_times.push(started.elapsed());
         if !report.all_passed() {
             bail!("a receipt did not verify: {:?}", report.first_failure());
         }
     }
-    Ok(micros(started.elapsed(), files.len()))
+    Ok((bare_times, receipt_times))
 }
 
 pub async fn privacy(options: PrivacyOptions) -> Result<PrivacyReport> {
@@ -374,33 +434,41 @@ pub async fn privacy(options: PrivacyOptions) -> Result<PrivacyReport> {
     }
 
     // In-process figures first, while the node is idle.
-    let (bare_prove_us, bare_verify_us, range_proof_bytes, seal_us) = {
+    let load_average_start = load_average();
+    let (bare, mut prove_times, mut seal_times) = {
         let origin = origin.clone();
         let per_session = per_session.clone();
         let driver_hex = driver_hex.clone();
         tokio::task::spawn_blocking(move || {
-            let (prove, verify, bytes) = bare_range_proofs(&origin, sessions)?;
-            let seal = seal_in_memory(&origin, &driver_hex, &per_session)?;
-            anyhow::Ok((prove, verify, bytes, seal))
+            let mut bare = BareRanges::new(&origin, sessions)?;
+            let (prove, seal) = seal_in_memory(&origin, &driver_hex, &per_session, &mut bare)?;
+            anyhow::Ok((bare, prove, seal))
         })
         .await??
     };
+    let bare_prove_us = median_us(&mut prove_times);
+    let seal_us = median_us(&mut seal_times);
 
     let (wall, latencies) = close_over_http(&client, &per_session).await?;
     let close_us = micros(wall, sessions);
 
     let (files, fetch_took) = fetch_receipts(&client, &secret, sessions).await?;
     let receipt_bytes_mean = files.iter().map(Vec::len).sum::<usize>() / files.len().max(1);
+    let receipts = files.len();
     let _ = stop.send(());
     serving.await??;
-    let receipt_verify_us = {
-        let files = files.clone();
-        tokio::task::spawn_blocking(move || verify_receipts(&files)).await??
-    };
+    let range_proof_bytes = bare.proof_bytes;
+    let (mut bare_verify_times, mut receipt_times) =
+        tokio::task::spawn_blocking(move || verify_receipts(&files, &bare)).await??;
+    let bare_verify_us = median_us(&mut bare_verify_times);
+    let receipt_verify_us = median_us(&mut receipt_times);
+    let load_average_end = load_average();
 
     Ok(PrivacyReport {
         profile: profile(),
         cores,
+        load_average_start,
+        load_average_end,
         sessions,
         readings_per_session,
         range_proof_bytes,
@@ -414,9 +482,9 @@ pub async fn privacy(options: PrivacyOptions) -> Result<PrivacyReport> {
         close_latency_ms_p99: percentile_ms(&latencies, 0.99),
         close_over_prove: close_us / bare_prove_us,
         close_core_time_over_prove: close_us * cores as f64 / bare_prove_us,
-        receipts: files.len(),
+        receipts,
         receipt_bytes_mean,
-        receipt_fetch_us: micros(fetch_took, files.len()),
+        receipt_fetch_us: micros(fetch_took, receipts),
         receipt_verify_us,
         receipt_verify_over_bare_verify: receipt_verify_us / bare_verify_us,
         range_proof_share_of_receipt_verify: bare_verify_us / receipt_verify_us,
@@ -431,50 +499,59 @@ pub fn text(r: &PrivacyReport) -> String {
         out.push('\n');
     };
     line(format!(
-        "build:                    {} profile{}",
+        "build:                     {} profile{}",
         r.profile,
         if r.profile == "dev" {
-            " (workspace opt-level 1, dependencies 2): compare the ratios, not the absolute figures"
+            " (workspace opt-level 1, dependencies 2): compare the ratios, not absolute figures"
         } else {
             ""
         }
     ));
+    let load = |l: Option<f64>| l.map_or("?".to_owned(), |l| format!("{l:.2}"));
     line(format!(
-        "sessions:                 {} ({} signed readings each, one driver, priced by an energy tariff)",
+        "cores:                     {} (load average {} before, {} after)",
+        r.cores,
+        load(r.load_average_start),
+        load(r.load_average_end)
+    ));
+    line(format!(
+        "sessions:                  {} ({} signed readings each, one driver, an energy tariff)",
         r.sessions, r.readings_per_session
     ));
-    line(format!("cores:                    {}", r.cores));
+    line("per call: the median of one call per session on one core; bare calls alternate with the calls they are compared to".into());
     line(format!(
-        "bare prove_ranges (m=2):  {:>9.0} µs per call, one core ({} byte proof)",
+        "bare prove_ranges (m=2):   {:>8.0} µs ({} byte proof)",
         r.bare_prove_us, r.range_proof_bytes
     ));
     line(format!(
-        "bare verify_ranges (m=2): {:>9.0} µs per call, one core",
-        r.bare_verify_us
-    ));
-    line(format!(
-        "seal_session (memory):    {:>9.0} µs per session, one core; {:.2} × bare prove",
+        "seal_session (memory):     {:>8.0} µs  {:>5.2} × bare prove",
         r.seal_us, r.seal_over_prove
     ));
     line(format!(
-        "close over HTTP (RocksDB):{:>9.0} µs per session wall ({:.0} sessions/s); {:.2} × bare prove, {:.2} × in core time ({} cores)",
-        r.close_us, r.close_sessions_per_second, r.close_over_prove, r.close_core_time_over_prove, r.cores
+        "close over HTTP (RocksDB): {:>8.0} µs  {:>5.2} × bare prove per session of wall time ({:.0} sessions/s)",
+        r.close_us, r.close_over_prove, r.close_sessions_per_second
     ));
     line(format!(
-        "close ack latency:        p50 {:.1} ms, p99 {:.1} ms (up to {CLIENTS_MAX} clients at once)",
-        r.close_latency_ms_p50, r.close_latency_ms_p99
+        "                                      {:>5.2} × bare prove in core time (wall × {} cores)",
+        r.close_core_time_over_prove, r.cores
     ));
     line(format!(
-        "receipt fetch (driver):   {:>9.0} µs per receipt ({} receipts, {} bytes each on average)",
-        r.receipt_fetch_us, r.receipts, r.receipt_bytes_mean
+        "close ack latency:         p50 {:.0} ms, p99 {:.0} ms ({} clients at once, one session per request)",
+        r.close_latency_ms_p50, r.close_latency_ms_p99, r.sessions.clamp(1, CLIENTS_MAX)
     ));
     line(format!(
-        "receipt verify:           {:>9.0} µs per receipt, one core; {:.2} × bare verify",
-        r.receipt_verify_us, r.receipt_verify_over_bare_verify
+        "bare verify_ranges (m=2):  {:>8.0} µs",
+        r.bare_verify_us
     ));
     line(format!(
-        "range proof share:        {:.0} % of receipt verification",
+        "receipt verify:            {:>8.0} µs  {:>5.2} × bare verify; the range proof is {:.0} % of it",
+        r.receipt_verify_us,
+        r.receipt_verify_over_bare_verify,
         r.range_proof_share_of_receipt_verify * 100.0
+    ));
+    line(format!(
+        "receipt fetch (driver):    {:>8.0} µs per receipt over HTTP ({} receipts, {} bytes each on average)",
+        r.receipt_fetch_us, r.receipts, r.receipt_bytes_mean
     ));
     out
 }

@@ -305,6 +305,9 @@ pub struct SimulateArgs {
     /// Tariff id the chargers are registered with.
     #[arg(long)]
     pub tariff_id: Option<String>,
+    /// Authorise every session of the first charger with this provisioned token uid.
+    #[arg(long)]
+    pub authorize_uid: Option<String>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -459,7 +462,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 tariff_id: args.tariff_id,
                 show_progress: !args.json,
             };
-            let report = crate::simulate::run(&client, options).await?;
+            let report = crate::simulate::run_with(&client, options, args.authorize_uid).await?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -104,6 +104,16 @@ pub async fn register_chargers(
 
 /// Runs the simulation against a node.
 pub async fn run(client: &Client, options: SimulateOptions) -> Result<SimulateReport> {
+    run_with(client, options, None).await
+}
+
+/// Runs the simulation; with `authorize_uid`, every session of the first charger is authorised
+/// by that (provisioned) token before its readings are pushed, as a charge point backend would.
+pub async fn run_with(
+    client: &Client,
+    options: SimulateOptions,
+    authorize_uid: Option<String>,
+) -> Result<SimulateReport> {
     let now = kvitto_service::Clock::now_ms(&kvitto_service::SystemClock);
     let span = history_span_ms(options.sessions_per_charger, options.intermediate_readings);
     let start_ms = now.saturating_sub(span + 60_000);
@@ -125,7 +135,8 @@ pub async fn run(client: &Client, options: SimulateOptions) -> Result<SimulateRe
     let log_size = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for mut charger in chargers {
+    for (number, mut charger) in chargers.into_iter().enumerate() {
+        let authorize_uid = authorize_uid.clone().filter(|_| number == 0);
         let client = client.clone();
         let options = options.clone();
         let progress = progress.clone();
@@ -139,6 +150,20 @@ pub async fn run(client: &Client, options: SimulateOptions) -> Result<SimulateRe
                 options.max_power_w,
                 start_ms,
             );
+            if let Some(uid) = &authorize_uid {
+                for start in readings
+                    .iter()
+                    .filter(|r| r.reading.kind == kvitto_core::ReadingKind::Start)
+                {
+                    let _: serde_json::Value = client
+                        .admin_post(
+                            &format!("/v1/admin/sessions/{}/authorize", start.reading.session),
+                            &json!({ "uid": uid }),
+                        )
+                        .await
+                        .context("authorising a simulated session")?;
+                }
+            }
             for batch in readings.chunks(options.batch.max(1)) {
                 let receipt = client.post_readings(batch).await?;
                 let closed = receipt["closed_sessions"].as_array().map_or(0, Vec::len) as u64;

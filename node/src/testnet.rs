@@ -13,6 +13,8 @@ use crate::network::load_keypair;
 
 /// The membership file's name, in every node directory.
 pub const MEMBERSHIP_FILE: &str = "membership.toml";
+/// The membership's tlog-policy alone, as drivers and verifiers use it.
+pub const POLICY_FILE: &str = "policy.txt";
 
 pub struct TestnetOptions {
     pub dir: PathBuf,
@@ -117,6 +119,10 @@ pub fn init(options: &TestnetOptions) -> Result<(PathBuf, Vec<TestnetNode>)> {
         .digest_hex();
     let shared = options.dir.join(MEMBERSHIP_FILE);
     std::fs::write(&shared, &text).with_context(|| format!("writing {}", shared.display()))?;
+    // The network's trust policy on its own, for drivers' `kvitto receipt verify --policy`.
+    let policy_file = options.dir.join(POLICY_FILE);
+    std::fs::write(&policy_file, &policy)
+        .with_context(|| format!("writing {}", policy_file.display()))?;
     for (node, spec) in nodes.iter().zip(&specs) {
         std::fs::write(node.dir.join(MEMBERSHIP_FILE), &text)?;
         let mut config = NodeConfig::load(&node.dir)?;

@@ -23,3 +23,58 @@ pub use format::{
 };
 pub use text::render_text;
 pub use verify::{minor_totals, time_text, verify, Check, CheckName, Outcome, Report, Trust};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rand_core::OsRng;
+
+    fn assert_rejected(report: &Report) {
+        assert_eq!(
+            report.checks.len(),
+            14,
+            "every check is reported: {report:?}"
+        );
+        assert!(!report.all_passed());
+        assert_eq!(report.checks[0].name, CheckName::Format);
+        assert_eq!(report.checks[0].outcome, Outcome::Fail);
+    }
+
+    proptest! {
+        /// Any bytes: a report with every check, the format failed, never a panic.
+        #[test]
+        fn arbitrary_bytes_are_rejected_without_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            assert_rejected(&verify(&bytes, Trust::Embedded, &mut OsRng));
+        }
+
+        /// A well-formed receipt skeleton with arbitrary field text: rejected, never a panic.
+        #[test]
+        fn arbitrary_fields_are_rejected_without_panic(
+            text in "[0-9a-f]{0,200}",
+            index in any::<u64>(),
+            readings in proptest::collection::vec("[0-9a-f]{0,400}", 0..4),
+        ) {
+            let proven = ProvenEntry { index, entry: text.clone(), proof: vec![text.clone()] };
+            let receipt = Receipt {
+                format: FORMAT.into(),
+                summary: Summary {
+                    operator: text.clone(), evse_id: text.clone(), start: text.clone(), stop: text.clone(),
+                    energy_kwh: text.clone(), currency: None, total_excl_vat: None, total_incl_vat: None,
+                },
+                log: LogRef { origin: format!("kvitto/n/{text}"), key: text.clone() },
+                checkpoint: text.clone(),
+                policy: text.clone(),
+                session: proven.clone(),
+                charger: proven.clone(),
+                tariff: Some(proven),
+                readings,
+                time_zone: "Europe/Stockholm".into(),
+                breakdown: None,
+                openings: Openings { amount_excl_vat: text.clone(), amount_incl_vat: text.clone(), identity: text.clone() },
+                driver: text,
+            };
+            assert_rejected(&verify(receipt.to_json().as_bytes(), Trust::Embedded, &mut OsRng));
+        }
+    }
+}
