@@ -347,6 +347,20 @@ pub fn authorize<S: KvStore>(
     Ok(())
 }
 
+/// Creates the anonymous key and pseudonym, durably, if they do not exist yet, so sessions
+/// sealed in parallel all find the same one.
+pub fn ensure_anonymous<S: KvStore, R: RngCore + CryptoRng>(
+    store: &LogStore<S>,
+    rng: &mut R,
+) -> Result<(), CustodyError> {
+    let mut batch = Batch::default();
+    anonymous(store, &mut batch, rng)?;
+    if !batch.is_empty() {
+        store.write(batch)?;
+    }
+    Ok(())
+}
+
 /// The key and pseudonym of sessions nobody authorised, created on first use.
 fn anonymous<S: KvStore, R: RngCore + CryptoRng>(
     store: &LogStore<S>,

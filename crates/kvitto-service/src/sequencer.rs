@@ -355,14 +355,16 @@ impl<S: KvStore> Sequencer<S> {
         };
         let mut answers: Vec<Box<dyn FnOnce()>> = Vec::with_capacity(group.len());
         let mut new_keys = Vec::new();
+        // Effects in log order, staged (and their sessions sealed, in parallel) at the end of the
+        // group or before a custody command writes.
+        let mut queued: Vec<Effects> = Vec::new();
         for cmd in group {
             match cmd {
                 Command::Ingest { readings, reply } => {
                     let accepted = readings.len();
                     match self.ledger.ingest(readings, now, &staged) {
-                        Ok(mut effects) => {
+                        Ok(effects) => {
                             staged.add(&effects);
-                            self.seal_sessions(&mut batch, &mut effects, &staged, now);
                             let closed_sessions = effects
                                 .closed_sessions
                                 .iter()
@@ -371,8 +373,8 @@ impl<S: KvStore> Sequencer<S> {
                                     record_index: *index,
                                 })
                                 .collect();
-                            self.stage(&mut batch, &effects);
-                            let log_size = self.frontier.size();
+                            queued.push(effects);
+                            let log_size = self.ledger.size();
                             answers.push(Box::new(move || {
                                 let _ = reply.send(Ok(IngestReceipt {
                                     accepted,
@@ -387,7 +389,7 @@ impl<S: KvStore> Sequencer<S> {
                                     code = rejection.code.as_str(),
                                     "charger key clone evidence recorded"
                                 );
-                                self.stage(&mut batch, &effects);
+                                queued.push(*effects);
                             }
                             answers.push(Box::new(move || {
                                 let _ = reply.send(Err(IngestError::Rejected(rejection)));
@@ -406,11 +408,12 @@ impl<S: KvStore> Sequencer<S> {
                         .ledger
                         .register_charger(registration, now)
                         .map(|effects| {
-                            self.stage(&mut batch, &effects);
                             if let Some(key) = key {
                                 new_keys.push((key_id, key));
                             }
-                            effects.entries[0].0
+                            let index = effects.entries[0].0;
+                            queued.push(effects);
+                            index
                         });
                     answers.push(Box::new(move || {
                         let _ = reply.send(result.map_err(IngestError::from));
@@ -418,8 +421,9 @@ impl<S: KvStore> Sequencer<S> {
                 }
                 Command::Revoke { revocation, reply } => {
                     let result = self.ledger.revoke_charger(revocation).map(|effects| {
-                        self.stage(&mut batch, &effects);
-                        effects.entries[0].0
+                        let index = effects.entries[0].0;
+                        queued.push(effects);
+                        index
                     });
                     answers.push(Box::new(move || {
                         let _ = reply.send(result.map_err(IngestError::from));
@@ -428,8 +432,9 @@ impl<S: KvStore> Sequencer<S> {
                 Command::PublishTariff { publication, reply } => {
                     let result = self.ledger.publish_tariff(publication, now).map(|effects| {
                         staged.add(&effects);
-                        self.stage(&mut batch, &effects);
-                        effects.entries[0].0
+                        let index = effects.entries[0].0;
+                        queued.push(effects);
+                        index
                     });
                     answers.push(Box::new(move || {
                         let _ = reply.send(result.map_err(IngestError::from));
@@ -438,6 +443,7 @@ impl<S: KvStore> Sequencer<S> {
                 Command::PutToken { token, reply } => {
                     // Custody writes go to disk at once, in order, so a later command of the same
                     // group (an authorisation) reads them.
+                    self.stage_queued(&mut batch, &mut queued, &staged, now);
                     self.flush(&mut batch);
                     let mut custody_batch = Batch::default();
                     let result =
@@ -454,6 +460,7 @@ impl<S: KvStore> Sequencer<S> {
                     uid,
                     reply,
                 } => {
+                    self.stage_queued(&mut batch, &mut queued, &staged, now);
                     self.flush(&mut batch);
                     let mut custody_batch = Batch::default();
                     let result = custody::authorize(&self.store, &mut custody_batch, session, &uid);
@@ -465,6 +472,7 @@ impl<S: KvStore> Sequencer<S> {
                     }));
                 }
                 Command::Erase { contract_id, reply } => {
+                    self.stage_queued(&mut batch, &mut queued, &staged, now);
                     self.flush(&mut batch);
                     let result = self.erase(&contract_id);
                     answers.push(Box::new(move || {
@@ -473,14 +481,16 @@ impl<S: KvStore> Sequencer<S> {
                 }
                 Command::Disclose { disclosure, reply } => {
                     let result = self.ledger.disclose(disclosure, &staged).map(|effects| {
-                        self.stage(&mut batch, &effects);
-                        effects.entries[0].0
+                        let index = effects.entries[0].0;
+                        queued.push(effects);
+                        index
                     });
                     answers.push(Box::new(move || {
                         let _ = reply.send(result.map_err(IngestError::from));
                     }));
                 }
                 Command::Expire { reply } => {
+                    self.stage_queued(&mut batch, &mut queued, &staged, now);
                     self.flush(&mut batch);
                     let result = self.expire(now);
                     answers.push(Box::new(move || {
@@ -490,6 +500,7 @@ impl<S: KvStore> Sequencer<S> {
                 Command::Tick => {}
             }
         }
+        self.stage_queued(&mut batch, &mut queued, &staged, now);
         if !batch.is_empty() {
             self.write(batch);
         }
@@ -507,54 +518,69 @@ impl<S: KvStore> Sequencer<S> {
         }
     }
 
-    /// Commits each session this input closed (price, driver) into its record and seals its
-    /// evidence, before the record is staged: the record on the log always carries them.
-    fn seal_sessions(
+    /// Seals every session the queued effects close (price and driver commitments, the sealed
+    /// evidence: one Bulletproofs prove each, spread over the cores), then stages the effects in
+    /// log order. A record is never staged without its commitments.
+    fn stage_queued(
         &mut self,
         batch: &mut Batch,
-        effects: &mut Effects,
+        queued: &mut Vec<Effects>,
         staged: &GroupArchive<'_, S>,
         now: u64,
     ) {
-        let origin = self.signer.origin().to_owned();
-        let close = CloseContext {
-            origin: &origin,
-            time_zone: self.config.time_zone,
-            now_ms: now,
-        };
-        for (index, entry, bytes) in &mut effects.entries {
-            let Entry::SessionClosed(record) = entry else {
-                continue;
-            };
-            let readings: Option<Vec<SignedReading>> = (record.first_counter..=record.last_counter)
-                .map(|counter| staged.reading(&record.key_id, counter))
-                .collect();
-            let Some(readings) = readings else {
-                fail_stop("a closing session's readings are not in the archive");
-            };
-            let tariff = match &record.tariff {
-                None => None,
-                Some(t) => match staged.tariffs.get(&t.index) {
-                    Some(json) => Some(json.clone()),
-                    None => custody::tariff_json(&self.store, record)
-                        .unwrap_or_else(|e| fail_stop(&format!("reading a session's tariff: {e}"))),
-                },
-            };
-            if let Err(e) = custody::seal_session(
-                &self.store,
-                batch,
-                &close,
-                custody::Closing {
+        let mut all = std::mem::take(queued);
+        let mut jobs = Vec::new();
+        for (e, effects) in all.iter().enumerate() {
+            for (n, (index, entry, _)) in effects.entries.iter().enumerate() {
+                let Entry::SessionClosed(record) = entry else {
+                    continue;
+                };
+                let readings: Option<Vec<SignedReading>> = (record.first_counter
+                    ..=record.last_counter)
+                    .map(|counter| staged.reading(&record.key_id, counter))
+                    .collect();
+                let Some(readings) = readings else {
+                    fail_stop("a closing session's readings are not in the archive");
+                };
+                let tariff = match &record.tariff {
+                    None => None,
+                    Some(t) => match staged.tariffs.get(&t.index) {
+                        Some(json) => Some(json.clone()),
+                        None => custody::tariff_json(&self.store, record).unwrap_or_else(|e| {
+                            fail_stop(&format!("reading a session's tariff: {e}"))
+                        }),
+                    },
+                };
+                jobs.push(SealJob {
+                    at: (e, n),
                     index: *index,
-                    record,
-                    readings: &readings,
-                    tariff_json: tariff.as_deref(),
-                },
-                &mut OsRng,
-            ) {
-                fail_stop(&format!("sealing a session failed: {e}"));
+                    record: record.clone(),
+                    readings,
+                    tariff,
+                });
             }
-            *bytes = entry.encode();
+        }
+        if !jobs.is_empty() {
+            // Created before the workers run, so they all use the same one.
+            if let Err(e) = custody::ensure_anonymous(&self.store, &mut OsRng) {
+                fail_stop(&format!("creating the anonymous custody key failed: {e}"));
+            }
+            let origin = self.signer.origin().to_owned();
+            let close = CloseContext {
+                origin: &origin,
+                time_zone: self.config.time_zone,
+                now_ms: now,
+            };
+            for (job, custody_batch) in seal_in_parallel(&self.store, &close, jobs) {
+                let (e, n) = job.at;
+                let (_, entry, bytes) = &mut all[e].entries[n];
+                *entry = Entry::SessionClosed(job.record);
+                *bytes = entry.encode();
+                batch.append(custody_batch);
+            }
+        }
+        for effects in &all {
+            self.stage(batch, effects);
         }
     }
 
@@ -637,6 +663,68 @@ impl<S: KvStore> Sequencer<S> {
         });
         tracing::debug!(size, "checkpoint signed");
     }
+}
+
+/// One closing session to seal: where its record is in the queued effects, and its inputs.
+struct SealJob {
+    at: (usize, usize),
+    index: u64,
+    record: kvitto_core::entry::SessionRecord,
+    readings: Vec<SignedReading>,
+    tariff: Option<String>,
+}
+
+/// Seals `jobs` on up to as many threads as there are cores; returns them, sealed, in order,
+/// each with the custody writes it made.
+fn seal_in_parallel<S: KvStore>(
+    store: &LogStore<S>,
+    close: &CloseContext<'_>,
+    jobs: Vec<SealJob>,
+) -> Vec<(SealJob, Batch)> {
+    let seal = |mut job: SealJob| {
+        let mut custody_batch = Batch::default();
+        let result = custody::seal_session(
+            store,
+            &mut custody_batch,
+            close,
+            custody::Closing {
+                index: job.index,
+                record: &mut job.record,
+                readings: &job.readings,
+                tariff_json: job.tariff.as_deref(),
+            },
+            &mut OsRng,
+        );
+        if let Err(e) = result {
+            fail_stop(&format!("sealing a session failed: {e}"));
+        }
+        (job, custody_batch)
+    };
+    let threads = thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(jobs.len());
+    if threads <= 1 {
+        return jobs.into_iter().map(seal).collect();
+    }
+    let per_thread = jobs.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<SealJob>> = Vec::new();
+    let mut jobs = jobs.into_iter().peekable();
+    while jobs.peek().is_some() {
+        chunks.push(jobs.by_ref().take(per_thread).collect());
+    }
+    thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| scope.spawn(move || chunk.into_iter().map(seal).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| fail_stop("a sealing thread panicked"))
+            })
+            .collect()
+    })
 }
 
 /// What a retention run removed.

@@ -88,6 +88,10 @@ impl Batch {
     pub fn delete(&mut self, cf: Cf, key: impl Into<Vec<u8>>) {
         self.ops.push((cf, key.into(), None));
     }
+    /// Appends another batch's writes after this one's.
+    pub fn append(&mut self, other: Batch) {
+        self.ops.extend(other.ops);
+    }
     pub fn len(&self) -> usize {
         self.ops.len()
     }
