@@ -29,6 +29,13 @@ fn every_command_has_help() {
         vec!["status", "--help"],
         vec!["testnet", "init", "--help"],
         vec!["testnet", "check", "--help"],
+        vec!["driver", "keygen", "--help"],
+        vec!["driver", "receipts", "--help"],
+        vec!["receipt", "verify", "--help"],
+        vec!["receipt", "show", "--help"],
+        vec!["token", "provision", "--help"],
+        vec!["token", "authorize", "--help"],
+        vec!["token", "erase", "--help"],
     ] {
         let out = kvitto().args(&args).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
@@ -134,4 +141,39 @@ fn testnet_init_refuses_bad_options_and_creates_nothing() {
         );
         assert!(!dir.exists(), "{args:?} created {}", dir.display());
     }
+}
+
+/// A receipt that is not one, or a file that is missing, gets a clear message and exit 1.
+#[test]
+fn receipt_verify_explains_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, b"{\"format\": 1").unwrap();
+    let out = kvitto()
+        .args([
+            "receipt",
+            "verify",
+            junk.to_str().unwrap(),
+            "--trust-embedded-policy",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("FAIL format") && text.contains("not a receipt file"),
+        "{text}"
+    );
+    assert!(text.contains("skip checkpoint"), "{text}");
+    let out = kvitto()
+        .args([
+            "receipt",
+            "verify",
+            "/nonexistent/receipt.json",
+            "--trust-embedded-policy",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("reading /nonexistent/receipt.json"));
 }
