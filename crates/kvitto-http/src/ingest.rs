@@ -10,8 +10,9 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use base64::Engine;
-use kvitto_core::reading::{SignedReading, SIGNED_LEN};
+use kvitto_core::reading::{ReadingKind, SignedReading, SIGNED_LEN};
 use kvitto_ledger::{RejectCode, Rejection, VerifiedReading};
+use kvitto_service::custody::{self, CloseContext, PreSeal};
 use kvitto_service::{IngestError, IngestReceipt, LogView};
 use kvitto_store::KvStore;
 use serde::Deserialize;
@@ -171,7 +172,8 @@ pub async fn readings<S: KvStore>(
                 index: None,
             })??
     };
-    match state.sequencer.ingest(verified).await {
+    let preseals = preseal(&state, &verified).await;
+    match state.sequencer.ingest_presealed(verified, preseals).await {
         Ok(receipt) => Ok(Json(receipt)),
         Err(IngestError::Rejected(rejection)) => Err(rejected(rejection)),
         Err(e) => Err(IndexedError {
@@ -179,6 +181,42 @@ pub async fn readings<S: KvStore>(
             index: None,
         }),
     }
+}
+
+/// Seals the sessions these readings close on this request's own (blocking) thread, so their
+/// Bulletproofs proves run in parallel with other requests instead of inside the sequencer. The
+/// sequencer checks each seal against the record it derives and reseals if anything changed.
+async fn preseal<S: KvStore>(state: &AppState<S>, verified: &[VerifiedReading]) -> Vec<PreSeal> {
+    let readings: Vec<SignedReading> = verified.iter().map(|v| v.reading().clone()).collect();
+    if !readings.iter().any(|r| r.reading.kind == ReadingKind::Stop) {
+        return Vec::new();
+    }
+    let (store, view) = (state.store.clone(), state.view.clone());
+    let (origin, time_zone) = (state.log.origin.clone(), state.time_zone);
+    tokio::task::spawn_blocking(move || {
+        let close = CloseContext {
+            origin: &origin,
+            time_zone,
+            now_ms: 0,
+        };
+        let tariffs = view.tariffs();
+        readings
+            .iter()
+            .filter(|r| r.reading.kind == ReadingKind::Stop)
+            .filter_map(|stop| {
+                custody::preseal(
+                    &store,
+                    &close,
+                    &tariffs,
+                    stop,
+                    &readings,
+                    &mut rand_core::OsRng,
+                )
+            })
+            .collect()
+    })
+    .await
+    .unwrap_or_default()
 }
 
 pub(crate) fn unavailable(e: IngestError) -> ApiError {

@@ -447,6 +447,121 @@ pub struct Closing<'a> {
     pub tariff_json: Option<&'a str>,
 }
 
+/// What sealing a session produces before it is staged: the record's privacy extension and the
+/// off-ledger values, for the person it was sealed for.
+#[derive(Debug, Clone)]
+struct Sealed {
+    privacy: SessionPrivacy,
+    person: Option<PersonId>,
+    driver: [u8; 32],
+    /// `sealer ‖ sealed bundle`: the evidence value after the record index.
+    evidence: Vec<u8>,
+    /// Both amount openings (40 + 40 bytes).
+    openings: Vec<u8>,
+}
+
+/// Prices, commits and seals one session for `person`. The expensive part: one Bulletproofs
+/// prove. Reads nothing, writes nothing.
+fn compute_seal<R: RngCore + CryptoRng>(
+    close: &CloseContext<'_>,
+    key_id: &kvitto_core::KeyId,
+    session: &SessionId,
+    readings: &[SignedReading],
+    tariff_json: Option<&str>,
+    person: &SessionPerson,
+    rng: &mut R,
+) -> Result<Sealed, CustodyError> {
+    let ctx = SessionContext::new(close.origin, key_id.0, session.0)
+        .map_err(|e| CustodyError::Corrupt(format!("session context: {e}")))?;
+    let (breakdown, excl, incl) = match tariff_json {
+        None => (None, 0, 0),
+        Some(json) => match kvitto_ledger::pricing::price_readings(readings, json, close.time_zone)
+            .map_err(|e| e.to_string())
+            .and_then(|b| kvitto_receipt::minor_totals(&b).map(|(e, i)| (b, e, i)))
+        {
+            Ok((b, e, i)) => (serde_json::to_value(&b).ok(), e, i),
+            Err(e) => {
+                // The readings were valid; a price the tariff cannot give is committed as 0 and
+                // the receipt's price check names the problem.
+                tracing::warn!(session = %session, "session cannot be priced: {e}");
+                (None, 0, 0)
+            }
+        },
+    };
+    let (commitments, openings) =
+        commit_session(&ctx, excl, incl, &person.driver, &person.key, rng)
+            .map_err(|e| CustodyError::Corrupt(format!("commitments: {e}")))?;
+    let amount_openings = [
+        openings.amount_excl_vat.to_bytes().to_vec(),
+        openings.amount_incl_vat.to_bytes().to_vec(),
+    ]
+    .concat();
+    let openings = Openings {
+        amount_excl_vat: hex::encode(openings.amount_excl_vat.to_bytes()),
+        amount_incl_vat: hex::encode(openings.amount_incl_vat.to_bytes()),
+        identity: hex::encode(openings.identity.to_bytes()),
+    };
+    let bundle = EvidenceBundle {
+        format: EVIDENCE_FORMAT.into(),
+        origin: close.origin.into(),
+        session: session.to_hex(),
+        readings: readings.iter().map(|r| hex::encode(r.encode())).collect(),
+        time_zone: close.time_zone.name().into(),
+        breakdown,
+        openings,
+        driver: hex::encode(person.driver.to_bytes()),
+        token: person.token.as_ref().map(TokenInput::token_ref),
+    };
+    let sealed = person
+        .key
+        .evidence_key(&ctx)
+        .seal(&ctx, &json(&bundle), rng)
+        .map_err(|e| CustodyError::Corrupt(format!("sealing: {e}")))?;
+    let mut evidence = vec![if person.id.is_some() {
+        SEALED_BY_PERSON
+    } else {
+        SEALED_ANONYMOUS
+    }];
+    evidence.extend_from_slice(&sealed.to_bytes());
+    Ok(Sealed {
+        privacy: SessionPrivacy {
+            amount_excl_vat: commitments.amount_excl_vat.to_bytes(),
+            amount_incl_vat: commitments.amount_incl_vat.to_bytes(),
+            range_proof: commitments.range_proof.to_bytes(),
+            identity: commitments.identity.to_bytes(),
+            evidence_digest: sealed.digest(&ctx),
+        },
+        person: person.id,
+        driver: person.driver.to_bytes(),
+        evidence,
+        openings: amount_openings,
+    })
+}
+
+/// Puts a seal into the record and stages the off-ledger values, now that the index is known.
+fn stage_seal(
+    batch: &mut Batch,
+    record: &mut SessionRecord,
+    index: u64,
+    now_ms: u64,
+    sealed: Sealed,
+) {
+    record.privacy = Some(sealed.privacy);
+    let mut evidence = index.to_be_bytes().to_vec();
+    evidence.extend_from_slice(&sealed.evidence);
+    batch.put(Cf::Evidence, record.session.0.to_vec(), evidence);
+    let mut retained = now_ms.to_be_bytes().to_vec();
+    retained.extend_from_slice(&sealed.openings);
+    batch.put(Cf::Retained, record.session.0.to_vec(), retained);
+    batch.delete(Cf::People, key(b"a/", &[&record.session.0]));
+    if let Some(id) = sealed.person {
+        let mut link = index.to_be_bytes().to_vec();
+        link.extend_from_slice(&now_ms.to_be_bytes());
+        batch.put(Cf::People, key(b"l/", &[&id, &record.session.0]), link);
+        batch.put(Cf::People, key(b"s/", &[&record.session.0]), id.to_vec());
+    }
+}
+
 /// Commits a just-closed session's price and driver into its record, seals its evidence bundle
 /// and stages the off-ledger records. Called by the sequencer before the record is appended.
 pub fn seal_session<S: KvStore, R: RngCore + CryptoRng>(
@@ -462,75 +577,122 @@ pub fn seal_session<S: KvStore, R: RngCore + CryptoRng>(
         readings,
         tariff_json,
     } = closing;
-    let ctx = SessionContext::new(close.origin, record.key_id.0, record.session.0)
-        .map_err(|e| CustodyError::Corrupt(format!("session context: {e}")))?;
     let person = session_person(store, batch, &record.session, rng)?;
-    let (breakdown, excl, incl) = match tariff_json {
-        None => (None, 0, 0),
-        Some(json) => match kvitto_ledger::pricing::price_readings(readings, json, close.time_zone)
-            .map_err(|e| e.to_string())
-            .and_then(|b| kvitto_receipt::minor_totals(&b).map(|(e, i)| (b, e, i)))
-        {
-            Ok((b, e, i)) => (serde_json::to_value(&b).ok(), e, i),
-            Err(e) => {
-                // The readings were valid; a price the tariff cannot give is committed as 0 and
-                // the receipt's price check names the problem.
-                tracing::warn!(index, "session cannot be priced: {e}");
-                (None, 0, 0)
-            }
+    let sealed = compute_seal(
+        close,
+        &record.key_id,
+        &record.session,
+        readings,
+        tariff_json,
+        &person,
+        rng,
+    )?;
+    stage_seal(batch, record, index, close.now_ms, sealed);
+    Ok(())
+}
+
+/// A session sealed by a request handler before its stop reading reached the sequencer, so the
+/// prove runs on the handler's thread, in parallel with other requests. The sequencer uses it
+/// only if it still matches ([`apply_preseal`]); otherwise it seals the session itself.
+#[derive(Debug, Clone)]
+pub struct PreSeal {
+    pub session: SessionId,
+    readings_digest: [u8; 32],
+    tariff: Option<kvitto_core::entry::TariffRef>,
+    sealed: Sealed,
+}
+
+/// Seals the session that `stop` closes, from the store's open session and the other readings
+/// of the same request. `None` when the inputs are not all at hand (the sequencer then seals
+/// it): the session's start is neither stored nor in the request, or storage failed.
+pub fn preseal<S: KvStore, R: RngCore + CryptoRng>(
+    store: &LogStore<S>,
+    close: &CloseContext<'_>,
+    tariffs: &kvitto_ledger::TariffIndex,
+    stop: &SignedReading,
+    request: &[SignedReading],
+    rng: &mut R,
+) -> Option<PreSeal> {
+    let key_id = stop.reading.key_id;
+    let session = stop.reading.session;
+    let charger = store.charger(&key_id).ok()??;
+    let mut readings: Vec<SignedReading> = charger
+        .open
+        .filter(|open| open.session == session)
+        .map(|open| open.readings)
+        .unwrap_or_default();
+    let stored_up_to = readings.last().map(|r| r.reading.counter);
+    readings.extend(
+        request
+            .iter()
+            .filter(|r| r.reading.key_id == key_id && r.reading.session == session)
+            .filter(|r| stored_up_to.is_none_or(|last| r.reading.counter > last))
+            .cloned(),
+    );
+    let (first, last) = (readings.first()?, readings.last()?);
+    if first.reading.kind != kvitto_core::ReadingKind::Start || last != stop {
+        return None;
+    }
+    let tariff = charger
+        .registration
+        .tariff_id
+        .as_deref()
+        .and_then(|id| tariffs.in_force(id, None, first.reading.timestamp_ms))
+        .map(|t| t.reference);
+    let tariff_json = match &tariff {
+        None => None,
+        Some(t) => match Entry::decode(&store.entry(t.index).ok()??) {
+            Ok(Entry::TariffPublished(p)) => Some(p.tariff_json),
+            _ => return None,
         },
     };
-    let (commitments, openings) =
-        commit_session(&ctx, excl, incl, &person.driver, &person.key, rng)
-            .map_err(|e| CustodyError::Corrupt(format!("commitments: {e}")))?;
-    let openings = Openings {
-        amount_excl_vat: hex::encode(openings.amount_excl_vat.to_bytes()),
-        amount_incl_vat: hex::encode(openings.amount_incl_vat.to_bytes()),
-        identity: hex::encode(openings.identity.to_bytes()),
-    };
-    let bundle = EvidenceBundle {
-        format: EVIDENCE_FORMAT.into(),
-        origin: close.origin.into(),
-        session: record.session.to_hex(),
-        readings: readings.iter().map(|r| hex::encode(r.encode())).collect(),
-        time_zone: close.time_zone.name().into(),
-        breakdown,
-        openings: openings.clone(),
-        driver: hex::encode(person.driver.to_bytes()),
-        token: person.token.as_ref().map(TokenInput::token_ref),
-    };
-    let sealed = person
-        .key
-        .evidence_key(&ctx)
-        .seal(&ctx, &json(&bundle), rng)
-        .map_err(|e| CustodyError::Corrupt(format!("sealing: {e}")))?;
-    record.privacy = Some(SessionPrivacy {
-        amount_excl_vat: commitments.amount_excl_vat.to_bytes(),
-        amount_incl_vat: commitments.amount_incl_vat.to_bytes(),
-        range_proof: commitments.range_proof.to_bytes(),
-        identity: commitments.identity.to_bytes(),
-        evidence_digest: sealed.digest(&ctx),
-    });
-    let mut evidence = index.to_be_bytes().to_vec();
-    evidence.push(if person.id.is_some() {
-        SEALED_BY_PERSON
-    } else {
-        SEALED_ANONYMOUS
-    });
-    evidence.extend_from_slice(&sealed.to_bytes());
-    batch.put(Cf::Evidence, record.session.0.to_vec(), evidence);
-    let mut retained = close.now_ms.to_be_bytes().to_vec();
-    retained.extend_from_slice(&hex::decode(&openings.amount_excl_vat).unwrap_or_default());
-    retained.extend_from_slice(&hex::decode(&openings.amount_incl_vat).unwrap_or_default());
-    batch.put(Cf::Retained, record.session.0.to_vec(), retained);
-    batch.delete(Cf::People, key(b"a/", &[&record.session.0]));
-    if let Some(id) = person.id {
-        let mut link = index.to_be_bytes().to_vec();
-        link.extend_from_slice(&close.now_ms.to_be_bytes());
-        batch.put(Cf::People, key(b"l/", &[&id, &record.session.0]), link);
-        batch.put(Cf::People, key(b"s/", &[&record.session.0]), id.to_vec());
+    // The anonymous key must exist before anyone seals with it (the sequencer checks the
+    // pseudonym anyway).
+    ensure_anonymous(store, rng).ok()?;
+    let mut scratch = Batch::default();
+    let person = session_person(store, &mut scratch, &session, rng).ok()?;
+    let sealed = compute_seal(
+        close,
+        &key_id,
+        &session,
+        &readings,
+        tariff_json.as_deref(),
+        &person,
+        rng,
+    )
+    .ok()?;
+    Some(PreSeal {
+        session,
+        readings_digest: kvitto_core::reading::session_readings_digest(&readings),
+        tariff,
+        sealed,
+    })
+}
+
+/// Uses a pre-seal for `record` if it still matches: the same readings and tariff, and the same
+/// person and pseudonym as custody holds now (an authorisation, a re-provisioning or an erasure
+/// since would change them). Returns whether it was used.
+pub fn apply_preseal<S: KvStore, R: RngCore + CryptoRng>(
+    store: &LogStore<S>,
+    batch: &mut Batch,
+    record: &mut SessionRecord,
+    index: u64,
+    now_ms: u64,
+    preseal: PreSeal,
+    rng: &mut R,
+) -> Result<bool, CustodyError> {
+    if preseal.session != record.session
+        || preseal.readings_digest != record.readings_digest
+        || preseal.tariff != record.tariff
+    {
+        return Ok(false);
     }
-    Ok(())
+    let person = session_person(store, batch, &record.session, rng)?;
+    if person.id != preseal.sealed.person || person.driver.to_bytes() != preseal.sealed.driver {
+        return Ok(false);
+    }
+    stage_seal(batch, record, index, now_ms, preseal.sealed);
+    Ok(true)
 }
 
 /// The person a pseudonym belongs to, if still in custody.

@@ -82,6 +82,8 @@ type Reply<T> = oneshot::Sender<Result<T, IngestError>>;
 pub enum Command {
     Ingest {
         readings: Vec<VerifiedReading>,
+        /// Sessions these readings close, sealed ahead by the handler (checked before use).
+        preseals: Vec<custody::PreSeal>,
         reply: Reply<IngestReceipt>,
     },
     Register {
@@ -159,7 +161,21 @@ impl SequencerHandle {
         &self,
         readings: Vec<VerifiedReading>,
     ) -> Result<IngestReceipt, IngestError> {
-        self.call(|reply| Command::Ingest { readings, reply }).await
+        self.ingest_presealed(readings, Vec::new()).await
+    }
+
+    /// [`SequencerHandle::ingest`] with sessions sealed ahead ([`custody::preseal`]).
+    pub async fn ingest_presealed(
+        &self,
+        readings: Vec<VerifiedReading>,
+        preseals: Vec<custody::PreSeal>,
+    ) -> Result<IngestReceipt, IngestError> {
+        self.call(|reply| Command::Ingest {
+            readings,
+            preseals,
+            reply,
+        })
+        .await
     }
 
     pub async fn register(&self, registration: ChargerRegistration) -> Result<u64, IngestError> {
@@ -290,6 +306,7 @@ impl<S: KvStore> Sequencer<S> {
             state.tariffs,
             state.size,
         );
+        view.set_tariffs(ledger.tariffs().clone());
         let (tx, rx) = mpsc::channel(limits::COMMAND_QUEUE_LEN);
         let now = clock.now_ms();
         let sequencer = Sequencer {
@@ -358,10 +375,17 @@ impl<S: KvStore> Sequencer<S> {
         // Effects in log order, staged (and their sessions sealed, in parallel) at the end of the
         // group or before a custody command writes.
         let mut queued: Vec<Effects> = Vec::new();
+        let mut presealed: HashMap<SessionId, custody::PreSeal> = HashMap::new();
+        let mut tariffs_changed = false;
         for cmd in group {
             match cmd {
-                Command::Ingest { readings, reply } => {
+                Command::Ingest {
+                    readings,
+                    preseals,
+                    reply,
+                } => {
                     let accepted = readings.len();
+                    presealed.extend(preseals.into_iter().map(|p| (p.session, p)));
                     match self.ledger.ingest(readings, now, &staged) {
                         Ok(effects) => {
                             staged.add(&effects);
@@ -431,6 +455,7 @@ impl<S: KvStore> Sequencer<S> {
                 }
                 Command::PublishTariff { publication, reply } => {
                     let result = self.ledger.publish_tariff(publication, now).map(|effects| {
+                        tariffs_changed = true;
                         staged.add(&effects);
                         let index = effects.entries[0].0;
                         queued.push(effects);
@@ -443,7 +468,7 @@ impl<S: KvStore> Sequencer<S> {
                 Command::PutToken { token, reply } => {
                     // Custody writes go to disk at once, in order, so a later command of the same
                     // group (an authorisation) reads them.
-                    self.stage_queued(&mut batch, &mut queued, &staged, now);
+                    self.stage_queued(&mut batch, &mut queued, &mut presealed, &staged, now);
                     self.flush(&mut batch);
                     let mut custody_batch = Batch::default();
                     let result =
@@ -460,7 +485,7 @@ impl<S: KvStore> Sequencer<S> {
                     uid,
                     reply,
                 } => {
-                    self.stage_queued(&mut batch, &mut queued, &staged, now);
+                    self.stage_queued(&mut batch, &mut queued, &mut presealed, &staged, now);
                     self.flush(&mut batch);
                     let mut custody_batch = Batch::default();
                     let result = custody::authorize(&self.store, &mut custody_batch, session, &uid);
@@ -472,7 +497,7 @@ impl<S: KvStore> Sequencer<S> {
                     }));
                 }
                 Command::Erase { contract_id, reply } => {
-                    self.stage_queued(&mut batch, &mut queued, &staged, now);
+                    self.stage_queued(&mut batch, &mut queued, &mut presealed, &staged, now);
                     self.flush(&mut batch);
                     let result = self.erase(&contract_id);
                     answers.push(Box::new(move || {
@@ -490,7 +515,7 @@ impl<S: KvStore> Sequencer<S> {
                     }));
                 }
                 Command::Expire { reply } => {
-                    self.stage_queued(&mut batch, &mut queued, &staged, now);
+                    self.stage_queued(&mut batch, &mut queued, &mut presealed, &staged, now);
                     self.flush(&mut batch);
                     let result = self.expire(now);
                     answers.push(Box::new(move || {
@@ -500,11 +525,14 @@ impl<S: KvStore> Sequencer<S> {
                 Command::Tick => {}
             }
         }
-        self.stage_queued(&mut batch, &mut queued, &staged, now);
+        self.stage_queued(&mut batch, &mut queued, &mut presealed, &staged, now);
         if !batch.is_empty() {
             self.write(batch);
         }
         // Only now, with the batch durable, do readers and clients learn of it.
+        if tariffs_changed {
+            self.view.set_tariffs(self.ledger.tariffs().clone());
+        }
         for (key_id, key) in new_keys {
             self.view.add_key(key_id, key);
         }
@@ -525,16 +553,46 @@ impl<S: KvStore> Sequencer<S> {
         &mut self,
         batch: &mut Batch,
         queued: &mut Vec<Effects>,
+        presealed: &mut HashMap<SessionId, custody::PreSeal>,
         staged: &GroupArchive<'_, S>,
         now: u64,
     ) {
         let mut all = std::mem::take(queued);
+        // Sessions sealed ahead by their request handler, if the seal still matches.
+        for effects in &mut all {
+            for (index, entry, bytes) in &mut effects.entries {
+                let Entry::SessionClosed(record) = entry else {
+                    continue;
+                };
+                let Some(preseal) = presealed.remove(&record.session) else {
+                    continue;
+                };
+                match custody::apply_preseal(
+                    &self.store,
+                    batch,
+                    record,
+                    *index,
+                    now,
+                    preseal,
+                    &mut OsRng,
+                ) {
+                    Ok(true) => *bytes = entry.encode(),
+                    Ok(false) => {
+                        tracing::debug!(index, "a pre-sealed session changed; sealing it again")
+                    }
+                    Err(e) => fail_stop(&format!("checking a pre-sealed session failed: {e}")),
+                }
+            }
+        }
         let mut jobs = Vec::new();
         for (e, effects) in all.iter().enumerate() {
             for (n, (index, entry, _)) in effects.entries.iter().enumerate() {
                 let Entry::SessionClosed(record) = entry else {
                     continue;
                 };
+                if record.privacy.is_some() {
+                    continue;
+                }
                 let readings: Option<Vec<SignedReading>> = (record.first_counter
                     ..=record.last_counter)
                     .map(|counter| staged.reading(&record.key_id, counter))

@@ -5,6 +5,7 @@ use std::sync::{Arc, RwLock};
 
 use ed25519_dalek::VerifyingKey;
 use kvitto_core::KeyId;
+use kvitto_ledger::TariffIndex;
 use kvitto_tlog::Hash;
 
 /// The durable state of the log, as last published by the sequencer.
@@ -24,6 +25,9 @@ pub struct Published {
 pub struct LogView {
     published: Arc<RwLock<Published>>,
     keys: Arc<RwLock<HashMap<KeyId, VerifyingKey>>>,
+    /// The tariffs published so far, so handlers can price a closing session ahead of the
+    /// sequencer (which checks their choice).
+    tariffs: Arc<RwLock<Arc<TariffIndex>>>,
 }
 
 impl LogView {
@@ -31,7 +35,19 @@ impl LogView {
         LogView {
             published: Arc::new(RwLock::new(published)),
             keys: Arc::new(RwLock::new(keys)),
+            tariffs: Arc::default(),
         }
+    }
+
+    pub fn tariffs(&self) -> Arc<TariffIndex> {
+        self.tariffs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn set_tariffs(&self, tariffs: TariffIndex) {
+        *self.tariffs.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(tariffs);
     }
 
     pub fn published(&self) -> Published {
