@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 
 use kvitto_core::entry::{Entry, SessionRecord};
 use kvitto_core::keys::SessionId;
-use kvitto_privacy::{DriverPublic, DriverSecret};
+use kvitto_privacy::{
+    prove_total, sum_openings, verify_total, verify_total_proof, AmountCommitment, AmountOpening,
+    DriverPublic, DriverSecret,
+};
 use kvitto_receipt::{verify, CheckName, Outcome, Report, Trust};
 use rand_core::OsRng;
 use serde_json::{json, Value};
@@ -671,6 +674,40 @@ async fn receipts_verify_tampering_fails_nothing_personal_is_public_and_erasure_
     let x_a = DriverPublic::from_bytes(&hex::decode(&a.pseudonym).unwrap()).unwrap();
     assert_ne!(ra1.privacy.as_ref().unwrap().identity, x_a.to_bytes());
 
+    // Property 4: a total over sessions is checked against the sum of their commitments. The
+    // driver, holding the openings, checks the sum; anyone checks a total proof, which reveals no
+    // blinding (so overlapping totals leak nothing beyond the totals themselves).
+    let commitments: Vec<AmountCommitment> = [&ra1, &ra2]
+        .iter()
+        .map(|r| {
+            AmountCommitment::from_bytes(&r.privacy.as_ref().unwrap().amount_incl_vat).unwrap()
+        })
+        .collect();
+    let openings: Vec<AmountOpening> = receipts
+        .iter()
+        .map(|r| {
+            AmountOpening::from_bytes(
+                &hex::decode(r["openings"]["amount_incl_vat"].as_str().unwrap()).unwrap(),
+            )
+            .unwrap()
+        })
+        .collect();
+    let (total, blindings) = sum_openings(&openings).unwrap();
+    assert_eq!(total, 220 + 83, "2.20 EUR + 0.83 EUR incl. VAT, in cents");
+    verify_total(&commitments, total, &blindings).unwrap();
+    assert!(verify_total(&commitments, total + 1, &blindings).is_err());
+    let (proven, proof) = prove_total(
+        b"it: driver A, 2026-11",
+        &commitments,
+        &openings,
+        &mut OsRng,
+    )
+    .unwrap();
+    assert_eq!(proven, total);
+    verify_total_proof(b"it: driver A, 2026-11", &commitments, total, &proof).unwrap();
+    assert!(verify_total_proof(b"it: driver A, 2026-11", &commitments, total - 1, &proof).is_err());
+    assert!(verify_total_proof(b"another statement", &commitments, total, &proof).is_err());
+
     // B cannot fetch A's receipts, and a stranger with a made-up secret gets nothing.
     let b_dir = work.path().join("receipts-b");
     let b_files = fetch_receipts(&node, &b, &b_dir, 1);
@@ -942,4 +979,90 @@ async fn custody_routes_refuse_bad_and_unauthorised_input() {
         (404, Some("unknown_contract")),
         "{v}"
     );
+}
+
+/// Retention is configurable: with periods of zero days, a retention run erases the person and
+/// the amount openings kept for tax, and the ledger still verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_periods_are_configurable_and_erase_when_they_end() {
+    let mut node = TestNode::init();
+    let config = node.dir.join("kvitto.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        text.contains("person_days = 395"),
+        "init writes the default retention: {text}"
+    );
+    let text = text
+        .replace("person_days = 395", "person_days = 0")
+        .replace("amounts_days = 3653", "amounts_days = 0");
+    std::fs::write(&config, text).unwrap();
+    node.start();
+    let client = reqwest::Client::new();
+    let work = tempfile::tempdir().unwrap();
+    let (secret_file, pseudonym) = driver_keygen(work.path(), "r");
+    let d = Driver {
+        uid: "04D00D00D00D00",
+        contract: "SE-EMP-C00000077-1",
+        plate: "RET001",
+        secret_file,
+        pseudonym,
+    };
+    provision(&client, &node, &d).await;
+    let mut charger = new_charger();
+    register(&client, &node, &charger, now_ms() - HOUR).await;
+    session(
+        &client,
+        &node,
+        &mut charger,
+        Some(d.uid),
+        now_ms() - 40 * 60_000,
+        500,
+    )
+    .await;
+    fetch_receipts(&node, &d, &work.path().join("before"), 1);
+
+    let (status, report) = admin(
+        &client,
+        &node,
+        reqwest::Method::POST,
+        "/v1/admin/retention/run",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report, json!({"people": 1, "amounts": 1}));
+    let out = kvitto()
+        .args([
+            "driver",
+            "receipts",
+            "--node",
+            &node.url(),
+            "--secret",
+            d.secret_file.to_str().unwrap(),
+            "--out",
+            work.path().join("after").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "the erased driver still fetched receipts"
+    );
+    let (status, report) = admin(
+        &client,
+        &node,
+        reqwest::Method::POST,
+        "/v1/admin/retention/run",
+        Value::Null,
+    )
+    .await;
+    assert_eq!((status, report), (200, json!({"people": 0, "amounts": 0})));
+    node.stop();
+    node.verify_log();
+    for (file, bytes) in files_under(&node.dir) {
+        assert!(
+            !contains(&bytes, d.uid.as_bytes()),
+            "{file} still holds the uid"
+        );
+    }
 }
