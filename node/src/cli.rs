@@ -83,6 +83,9 @@ pub enum DriverCommand {
         /// Directory to write `receipt-<session>.json` files into.
         #[arg(long)]
         out: PathBuf,
+        /// The log origin of the operator you charged with; the proof is refused to any other.
+        #[arg(long)]
+        expect_origin: Option<String>,
     },
 }
 
@@ -601,9 +604,10 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("  pseudonym for your eMSP: {pseudonym}");
             Ok(())
         }
-        Command::Driver(DriverCommand::Receipts { node, secret, out }) => runtime()?.block_on(async {
+        Command::Driver(DriverCommand::Receipts { node, secret, out, expect_origin }) => runtime()?.block_on(async {
             let secret = crate::receipt_cmd::load_driver_secret(&secret)?;
-            let (receipts, pending) = crate::receipt_cmd::fetch(&Client::new(&node, None)?, &secret).await?;
+            let (receipts, pending) =
+                crate::receipt_cmd::fetch_from(&Client::new(&node, None)?, &secret, expect_origin.as_deref()).await?;
             for path in crate::receipt_cmd::write_receipts(&out, &receipts)? {
                 println!("wrote {}", path.display());
             }

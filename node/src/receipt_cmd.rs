@@ -28,14 +28,34 @@ pub fn load_driver_secret(path: &Path) -> Result<DriverSecret> {
     Ok(DriverSecret::from_bytes(*seed))
 }
 
-/// Fetches the driver's receipts: a challenge, a possession proof over it, then the receipts.
+/// Fetches the driver's receipts: a challenge, a possession proof over it and the node's log
+/// origin, then the receipts. With `expect_origin`, refuses to prove to any other log.
 pub async fn fetch(client: &Client, secret: &DriverSecret) -> Result<(Vec<Value>, u64)> {
-    let challenge: Value = client.get_json("/v1/receipts/challenge").await?;
-    let challenge_hex = challenge["challenge"]
+    fetch_from(client, secret, None).await
+}
+
+pub async fn fetch_from(
+    client: &Client,
+    secret: &DriverSecret,
+    expect_origin: Option<&str>,
+) -> Result<(Vec<Value>, u64)> {
+    let challenge_answer: Value = client.get_json("/v1/receipts/challenge").await?;
+    let challenge_hex = challenge_answer["challenge"]
         .as_str()
         .context("the node's challenge answer has no challenge")?;
     let challenge = hex::decode(challenge_hex).context("the node's challenge is not hex")?;
-    let proof = prove_possession(secret, &challenge, &mut OsRng)
+    let origin = challenge_answer["origin"]
+        .as_str()
+        .context("the node's challenge answer names no log")?;
+    if let Some(expected) = expect_origin {
+        if origin != expected {
+            bail!(
+                "the node serves the log {origin:?}, not {expected:?}; not proving anything to it"
+            );
+        }
+    }
+    let binding = kvitto_receipt::fetch_binding(origin, &challenge);
+    let proof = prove_possession(secret, &binding, &mut OsRng)
         .map_err(|e| anyhow::anyhow!("proving possession: {e}"))?;
     let body = json!({
         "driver": hex::encode(secret.public().to_bytes()),

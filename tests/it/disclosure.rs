@@ -264,6 +264,41 @@ async fn a_regulator_audits_a_disclosed_session_and_only_authorised_members_get_
             assert!(!text.contains(needle));
         }
     }
+    // Nothing personal is stored on any node but the serving operator's: the other nodes' files
+    // (their mirrors of node 1's log, their own logs, their custody) hold none of it, not even the
+    // regulator and the eMSP, who were shown the bundle but do not keep it. Node 1 does (the scan
+    // can see it).
+    let holds = |i: usize, needle: &[u8]| {
+        let mut stack = vec![net.node_dir(i)];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if std::fs::read(&path)
+                    .unwrap()
+                    .windows(needle.len())
+                    .any(|w| w == needle)
+                {
+                    return true;
+                }
+            }
+        }
+        false
+    };
+    assert!(
+        holds(0, b"04C0FFEE112233"),
+        "node 1 keeps the token in custody"
+    );
+    for i in 1..4 {
+        for needle in ["04C0FFEE112233", "SE-N02-C00000042-7", "KVT123"] {
+            assert!(
+                !holds(i, needle.as_bytes()),
+                "node {} stores {needle}",
+                i + 1
+            );
+        }
+    }
 }
 
 /// Posting readings to a node by URL.

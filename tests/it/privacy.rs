@@ -925,9 +925,11 @@ async fn custody_routes_refuse_bad_and_unauthorised_input() {
         }
     };
     let c = challenge().await;
+    let bind =
+        |c: &str| kvitto_receipt::fetch_binding("kvitto/it-net/se-tst", &hex::decode(c).unwrap());
     let wrong = kvitto_privacy::prove_possession(
         &DriverSecret::generate(&mut OsRng),
-        &hex::decode(&c).unwrap(),
+        &bind(&c),
         &mut OsRng,
     )
     .unwrap();
@@ -939,9 +941,7 @@ async fn custody_routes_refuse_bad_and_unauthorised_input() {
         "{v}"
     );
     let forged = flip_hex(&challenge().await, 3);
-    let proof =
-        kvitto_privacy::prove_possession(&secret, &hex::decode(&forged).unwrap(), &mut OsRng)
-            .unwrap();
+    let proof = kvitto_privacy::prove_possession(&secret, &bind(&forged), &mut OsRng).unwrap();
     let (status, v) =
         fetch(json!({"driver": x, "challenge": forged, "proof": hex::encode(proof.to_bytes())}))
             .await;
@@ -950,9 +950,28 @@ async fn custody_routes_refuse_bad_and_unauthorised_input() {
         (401, Some("bad_challenge")),
         "{v}"
     );
+    // A proof over the bare challenge, or bound to another node's log, is refused: a node that
+    // relays this node's challenge cannot use the driver's proof here.
+    for other_node in [false, true] {
+        let c = challenge().await;
+        let raw = hex::decode(&c).unwrap();
+        let message = if other_node {
+            kvitto_receipt::fetch_binding("kvitto/it-net/se-other", &raw).to_vec()
+        } else {
+            raw
+        };
+        let proof = kvitto_privacy::prove_possession(&secret, &message, &mut OsRng).unwrap();
+        let (status, v) =
+            fetch(json!({"driver": x, "challenge": c, "proof": hex::encode(proof.to_bytes())}))
+                .await;
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (401, Some("possession_rejected")),
+            "{v}"
+        );
+    }
     let c = challenge().await;
-    let proof =
-        kvitto_privacy::prove_possession(&secret, &hex::decode(&c).unwrap(), &mut OsRng).unwrap();
+    let proof = kvitto_privacy::prove_possession(&secret, &bind(&c), &mut OsRng).unwrap();
     let body = json!({"driver": x, "challenge": c, "proof": hex::encode(proof.to_bytes())});
     let (status, v) = fetch(body.clone()).await;
     // The session closed before it was authorised, so it is nobody's: no receipts, but the

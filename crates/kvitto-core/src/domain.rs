@@ -23,6 +23,9 @@ pub const HASH_ADMIN_TOKEN: &str = "kvitto 2026-11 v1 admin token";
 pub const HASH_GOSSIP_ID: &str = "kvitto 2026-11 v1 gossip message id";
 /// blake3 context: the key that authenticates a node's receipt-fetch challenges.
 pub const KDF_RECEIPT_CHALLENGE: &str = "kvitto 2026-11 v1 receipt challenge mac key";
+/// blake3 context: what a driver's possession proof covers when fetching receipts: the node's
+/// log origin and its challenge, so a proof made for one node is useless at another.
+pub const HASH_RECEIPT_FETCH: &str = "kvitto 2026-11 v1 receipt fetch binding";
 
 /// The bytes an Ed25519 key signs for `label` and `message`.
 pub fn signing_message(label: &str, message: &[u8]) -> Vec<u8> {
@@ -51,6 +54,7 @@ mod tests {
         let labels = [
             SIG_READING,
             KDF_RECEIPT_CHALLENGE,
+            HASH_RECEIPT_FETCH,
             HASH_READING,
             HASH_SESSION_READINGS,
             HASH_CHARGER_KEY_ID,

@@ -217,12 +217,15 @@ impl Challenges {
 #[derive(Debug, Serialize)]
 pub struct ChallengeResponse {
     challenge: String,
+    /// This node's log: the possession proof covers it with the challenge.
+    origin: String,
     expires_in_ms: u64,
 }
 
 pub async fn challenge<S: KvStore>(State(state): State<AppState<S>>) -> Json<ChallengeResponse> {
     Json(ChallengeResponse {
         challenge: hex::encode(state.challenges.issue(now_ms())),
+        origin: state.log.origin.clone(),
         expires_in_ms: limits::CHALLENGE_VALID_MS,
     })
 }
@@ -283,11 +286,13 @@ pub async fn receipts<S: KvStore>(
         )
     })?;
     state.challenges.redeem(&challenge, now_ms())?;
-    verify_possession(&driver, &challenge, &proof).map_err(|_| {
+    let binding = kvitto_receipt::fetch_binding(&state.log.origin, &challenge);
+    verify_possession(&driver, &binding, &proof).map_err(|_| {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             "possession_rejected",
-            "the proof does not show possession of this pseudonym's secret",
+            "the proof does not show possession of this pseudonym's secret for this node's challenge",
+
         )
     })?;
     let served = state

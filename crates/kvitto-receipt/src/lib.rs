@@ -22,6 +22,19 @@ pub use format::{
     FORMAT,
 };
 pub use text::render_text;
+
+/// The message a driver's possession proof covers to fetch receipts from the node whose log is
+/// `origin`: `blake3_derive(HASH_RECEIPT_FETCH, u16 len(origin) ‖ origin ‖ challenge)`. Binding
+/// the origin keeps a node that relays another node's challenge from using the driver's proof.
+pub fn fetch_binding(origin: &str, challenge: &[u8]) -> [u8; 32] {
+    let len = u16::try_from(origin.len())
+        .unwrap_or(u16::MAX)
+        .to_be_bytes();
+    kvitto_core::domain::digest(
+        kvitto_core::domain::HASH_RECEIPT_FETCH,
+        &[&len, origin.as_bytes(), challenge],
+    )
+}
 pub use verify::{minor_totals, time_text, verify, Check, CheckName, Outcome, Report, Trust};
 
 #[cfg(test)]

@@ -24,6 +24,12 @@ pub fn render_text(receipt: &Receipt) -> String {
                 .unwrap_or_else(|| ", no VAT stated".into());
             let _ = writeln!(out, "  Price         {excl} {currency} excl. VAT{incl}");
         }
+        _ if receipt.tariff.is_some() => {
+            let _ = writeln!(
+                out,
+                "  Price         not priced: the tariff could not price these readings (see `kvitto receipt verify`)"
+            );
+        }
         _ => {
             let _ = writeln!(out, "  Price         free (the charger names no tariff)");
         }
