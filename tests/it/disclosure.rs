@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::common::*;
 use crate::network::{Testnet, NETWORK as TESTNET};
-use crate::privacy::TARIFF_FILE;
+use crate::privacy::{entry_bundle, TARIFF_FILE};
 
 async fn post_json(client: &reqwest::Client, url: &str, token: &str, body: Value) -> (u16, Value) {
     let r = client
@@ -50,7 +50,7 @@ async fn entries(client: &reqwest::Client, net: &Testnet, i: usize) -> Vec<Entry
         } else {
             format!(".p/{width}")
         };
-        let mut body: &[u8] = &client
+        let body = client
             .get(format!(
                 "{}/log/se-n01/tile/entries/{n:03}{suffix}",
                 net.url(i)
@@ -61,11 +61,11 @@ async fn entries(client: &reqwest::Client, net: &Testnet, i: usize) -> Vec<Entry
             .bytes()
             .await
             .unwrap();
-        while body.len() >= 2 {
-            let len = usize::from(u16::from_be_bytes([body[0], body[1]]));
-            out.push(Entry::decode(&body[2..2 + len]).unwrap());
-            body = &body[2 + len..];
-        }
+        out.extend(
+            entry_bundle(&body)
+                .iter()
+                .map(|e| Entry::decode(e).unwrap()),
+        );
     }
     out
 }

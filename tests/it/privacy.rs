@@ -167,6 +167,46 @@ pub(crate) async fn session(
     id
 }
 
+/// Publishes the OCPI example tariff 8 (0.25 EUR/kWh, 10 % VAT), valid from just before `now`
+/// (tariffs cannot be backdated further), and registers a DC charger (EVSE `SE*TST*E7`) priced by
+/// it. Sessions priced by it must start after `now - 50 s`.
+pub(crate) async fn priced_charger(
+    client: &reqwest::Client,
+    node: &TestNode,
+    now: u64,
+) -> kvitto_core::charger::SoftCharger {
+    let tariff: Value =
+        serde_json::from_str(&std::fs::read_to_string(TARIFF_FILE).unwrap()).unwrap();
+    let body = json!({"tariff": tariff, "valid_from_ms": now - 50_000});
+    let (status, v) = admin(
+        client,
+        node,
+        reqwest::Method::POST,
+        "/v1/admin/tariffs",
+        body,
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let charger = new_charger();
+    let (status, v) = admin(client, node, reqwest::Method::POST, "/v1/admin/chargers", json!({
+        "public_key": hex::encode(charger.public_key()), "evse_id": "SE*TST*E7", "meter_serial": "M-7",
+        "max_power_w": 350_000, "valid_from_ms": now - 60_000, "tariff_id": tariff["id"],
+    })).await;
+    assert_eq!(status, 200, "{v}");
+    charger
+}
+
+/// `kvitto driver receipts` into `out`, whatever its outcome.
+pub(crate) fn try_fetch(node: &TestNode, secret: &Path, out: &Path) -> std::process::Output {
+    kvitto()
+        .args(["driver", "receipts", "--node", &node.url(), "--secret"])
+        .arg(secret)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 /// Fetches a driver's receipts with the CLI, waiting until every session is in a checkpoint.
 pub(crate) fn fetch_receipts(
     node: &TestNode,
@@ -288,7 +328,7 @@ async fn public_bytes(client: &reqwest::Client, node: &TestNode) -> Vec<(String,
 }
 
 /// The entries of a tlog-tiles entry bundle: each a u16 big-endian length and the bytes.
-fn entry_bundle(mut bytes: &[u8]) -> Vec<Vec<u8>> {
+pub(crate) fn entry_bundle(mut bytes: &[u8]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     while bytes.len() >= 2 {
         let len = usize::from(u16::from_be_bytes([bytes[0], bytes[1]]));
@@ -335,23 +375,7 @@ async fn receipts_verify_tampering_fails_nothing_personal_is_public_and_erasure_
     let now = now_ms();
     let work = tempfile::tempdir().unwrap();
 
-    let tariff: Value =
-        serde_json::from_str(&std::fs::read_to_string(TARIFF_FILE).unwrap()).unwrap();
-    let (status, v) = admin(
-        &client,
-        &node,
-        reqwest::Method::POST,
-        "/v1/admin/tariffs",
-        json!({"tariff": tariff, "valid_from_ms": now - 50_000}),
-    )
-    .await;
-    assert_eq!(status, 200, "{v}");
-    let mut charger = new_charger();
-    let (status, v) = admin(&client, &node, reqwest::Method::POST, "/v1/admin/chargers", json!({
-        "public_key": hex::encode(charger.public_key()), "evse_id": "SE*TST*E7", "meter_serial": "M-7",
-        "max_power_w": 350_000, "valid_from_ms": now - 60_000, "tariff_id": tariff["id"],
-    })).await;
-    assert_eq!(status, 200, "{v}");
+    let mut charger = priced_charger(&client, &node, now).await;
 
     let (secret_a, pseudonym_a) = driver_keygen(work.path(), "a");
     let (secret_b, pseudonym_b) = driver_keygen(work.path(), "b");
@@ -721,19 +745,7 @@ async fn receipts_verify_tampering_fails_nothing_personal_is_public_and_erasure_
         hex::encode(DriverSecret::generate(&mut OsRng).to_bytes()),
     )
     .unwrap();
-    let out = kvitto()
-        .args([
-            "driver",
-            "receipts",
-            "--node",
-            &node.url(),
-            "--secret",
-            stranger.to_str().unwrap(),
-            "--out",
-            work.path().join("s").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = try_fetch(&node, &stranger, &work.path().join("s"));
     assert!(!out.status.success());
 
     // Property 5: erasure.
@@ -761,19 +773,7 @@ async fn receipts_verify_tampering_fails_nothing_personal_is_public_and_erasure_
     .await;
     assert_eq!(status, 410, "{answer}");
     assert_eq!(answer["error"]["code"], json!("erased"));
-    let out = kvitto()
-        .args([
-            "driver",
-            "receipts",
-            "--node",
-            &node.url(),
-            "--secret",
-            a.secret_file.to_str().unwrap(),
-            "--out",
-            work.path().join("again").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = try_fetch(&node, &a.secret_file, &work.path().join("again"));
     assert!(
         !out.status.success(),
         "erased driver still fetched receipts"
@@ -1050,19 +1050,7 @@ async fn retention_periods_are_configurable_and_erase_when_they_end() {
     .await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report, json!({"people": 1, "amounts": 1}));
-    let out = kvitto()
-        .args([
-            "driver",
-            "receipts",
-            "--node",
-            &node.url(),
-            "--secret",
-            d.secret_file.to_str().unwrap(),
-            "--out",
-            work.path().join("after").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = try_fetch(&node, &d.secret_file, &work.path().join("after"));
     assert!(
         !out.status.success(),
         "the erased driver still fetched receipts"

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::common::*;
 use crate::privacy::{
-    admin, driver_keygen, fetch_receipts, flip_hex, provision, session, Driver, TARIFF_FILE,
+    driver_keygen, fetch_receipts, flip_hex, priced_charger, provision, session, Driver,
 };
 
 /// The checks the page runs in the browser (WebCrypto and comparisons of the logged entries).
@@ -173,23 +173,7 @@ async fn the_receipt_page_checks_in_the_browser_and_fails_tampered_receipts() {
     let work = tempfile::tempdir().unwrap();
 
     // A priced, authorised session, and its receipt as the driver fetches it.
-    let tariff: Value =
-        serde_json::from_str(&std::fs::read_to_string(TARIFF_FILE).unwrap()).unwrap();
-    let (status, v) = admin(
-        &client,
-        &node,
-        reqwest::Method::POST,
-        "/v1/admin/tariffs",
-        json!({"tariff": tariff, "valid_from_ms": now - 50_000}),
-    )
-    .await;
-    assert_eq!(status, 200, "{v}");
-    let mut charger = new_charger();
-    let (status, v) = admin(&client, &node, reqwest::Method::POST, "/v1/admin/chargers", json!({
-        "public_key": hex::encode(charger.public_key()), "evse_id": "SE*TST*E7", "meter_serial": "M-7",
-        "max_power_w": 350_000, "valid_from_ms": now - 60_000, "tariff_id": tariff["id"],
-    })).await;
-    assert_eq!(status, 200, "{v}");
+    let mut charger = priced_charger(&client, &node, now).await;
     let (secret_file, pseudonym) = driver_keygen(work.path(), "driver");
     let driver = Driver {
         uid: "04C0FFEE0001",
