@@ -100,8 +100,25 @@ pub enum ReceiptCommand {
         /// Check the checkpoint against the policy inside the receipt (self-consistency only).
         #[arg(long)]
         trust_embedded_policy: bool,
+        /// With --ownership-proof: the challenge (hex) you gave the driver.
+        #[arg(long, requires = "ownership_proof")]
+        ownership_challenge: Option<String>,
+        /// The driver's answer from `kvitto receipt prove-ownership` (hex): adds the `ownership`
+        /// check.
+        #[arg(long, requires = "ownership_challenge")]
+        ownership_proof: Option<String>,
         #[arg(long)]
         json: bool,
+    },
+    /// Prove to someone that a receipt's session is yours, answering their challenge (hex).
+    ProveOwnership {
+        receipt: PathBuf,
+        /// Your driver secret file.
+        #[arg(long)]
+        secret: PathBuf,
+        /// The verifier's challenge, hex (at most 256 bytes).
+        #[arg(long)]
+        challenge: String,
     },
     /// Print a receipt in plain words.
     Show { receipt: PathBuf },
@@ -614,8 +631,11 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("{} receipt(s); {pending} session(s) not yet in a checkpoint", receipts.len());
             Ok(())
         }),
-        Command::Receipt(ReceiptCommand::Verify { receipt, policy, trust_embedded_policy, json }) => {
-            let report = crate::receipt_cmd::verify_file(&receipt, policy.as_deref(), trust_embedded_policy)?;
+        Command::Receipt(ReceiptCommand::Verify { receipt, policy, trust_embedded_policy, ownership_challenge, ownership_proof, json }) => {
+            let mut report = crate::receipt_cmd::verify_file(&receipt, policy.as_deref(), trust_embedded_policy)?;
+            if let (Some(challenge), Some(proof)) = (ownership_challenge, ownership_proof) {
+                report.checks.push(crate::receipt_cmd::ownership_check(&receipt, &challenge, &proof)?);
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&serde_json::json!({"verified": report.all_passed(), "checks": report.checks}))?);
             } else {
@@ -624,6 +644,10 @@ pub fn run(cli: Cli) -> Result<()> {
             if !report.all_passed() {
                 std::process::exit(1);
             }
+            Ok(())
+        }
+        Command::Receipt(ReceiptCommand::ProveOwnership { receipt, secret, challenge }) => {
+            println!("{}", crate::receipt_cmd::prove_ownership(&receipt, &secret, &challenge)?);
             Ok(())
         }
         Command::Receipt(ReceiptCommand::Show { receipt }) => {

@@ -135,6 +135,43 @@ pub fn report_text(report: &Report) -> String {
     out
 }
 
+fn read_receipt(path: &Path) -> Result<Receipt> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a kvitto receipt", path.display()))
+}
+
+/// The driver's answer (hex) to a verifier's challenge for the receipt's session.
+pub fn prove_ownership(receipt: &Path, secret: &Path, challenge: &str) -> Result<String> {
+    let receipt = read_receipt(receipt)?;
+    let secret = load_driver_secret(secret)?;
+    let challenge = hex::decode(challenge).context("--challenge: expected hex")?;
+    kvitto_receipt::prove_ownership_of(&receipt, &secret, &challenge, &mut OsRng)
+        .map(hex::encode)
+        .map_err(|e| anyhow::anyhow!(e))
+}
+
+/// The `ownership` check for a driver's answer to the verifier's own challenge.
+pub fn ownership_check(
+    receipt: &Path,
+    challenge: &str,
+    proof: &str,
+) -> Result<kvitto_receipt::Check> {
+    let receipt = read_receipt(receipt)?;
+    let challenge = hex::decode(challenge).context("--ownership-challenge: expected hex")?;
+    let proof = hex::decode(proof).context("--ownership-proof: expected hex")?;
+    let result = kvitto_receipt::verify_ownership_of(&receipt, &challenge, &proof);
+    Ok(kvitto_receipt::Check {
+        name: kvitto_receipt::CheckName::Ownership,
+        outcome: if result.is_ok() {
+            Outcome::Pass
+        } else {
+            Outcome::Fail
+        },
+        detail: result.unwrap_or_else(|e| e),
+    })
+}
+
 pub fn show_file(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let receipt: Receipt = serde_json::from_slice(&bytes)

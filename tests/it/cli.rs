@@ -33,6 +33,7 @@ fn every_command_has_help() {
         vec!["driver", "receipts", "--help"],
         vec!["receipt", "verify", "--help"],
         vec!["receipt", "show", "--help"],
+        vec!["receipt", "prove-ownership", "--help"],
         vec!["token", "provision", "--help"],
         vec!["token", "authorize", "--help"],
         vec!["token", "erase", "--help"],

@@ -505,6 +505,56 @@ async fn receipts_verify_tampering_fails_nothing_personal_is_public_and_erasure_
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--policy"));
+    // Property 3, to a third party: the driver proves a session is theirs by answering the
+    // verifier's challenge; nobody else can, and the answer fits no other challenge or session.
+    let challenge = hex::encode(rand::random::<[u8; 32]>());
+    let prove = |file: &Path, secret: &Path, challenge: &str| {
+        kvitto()
+            .args(["receipt", "prove-ownership"])
+            .arg(file)
+            .arg("--secret")
+            .arg(secret)
+            .args(["--challenge", challenge])
+            .output()
+            .unwrap()
+    };
+    let answer = prove(&files[0], &a.secret_file, &challenge);
+    assert!(
+        answer.status.success(),
+        "{}",
+        String::from_utf8_lossy(&answer.stderr)
+    );
+    let answer = String::from_utf8(answer.stdout).unwrap().trim().to_owned();
+    let verify_ownership = |file: &Path, challenge: &str, answer: &str| {
+        kvitto()
+            .args(["receipt", "verify"])
+            .arg(file)
+            .args([
+                "--trust-embedded-policy",
+                "--ownership-challenge",
+                challenge,
+            ])
+            .args(["--ownership-proof", answer])
+            .output()
+            .unwrap()
+    };
+    let out = verify_ownership(&files[0], &challenge, &answer);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok   ownership"));
+    let other_challenge = hex::encode(rand::random::<[u8; 32]>());
+    for (file, challenge) in [(&files[0], &other_challenge), (&files[1], &challenge)] {
+        let out = verify_ownership(file, challenge, &answer);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL ownership"));
+    }
+    let stolen = prove(&files[0], &b.secret_file, &challenge);
+    assert!(!stolen.status.success(), "B answered for A's session");
+    assert!(String::from_utf8_lossy(&stolen.stderr).contains("not the one behind"));
+
     // The plain-words rendering says what was charged.
     let shown = run_ok(&["receipt", "show", files[0].to_str().unwrap()]);
     assert!(

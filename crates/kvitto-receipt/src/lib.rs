@@ -14,6 +14,7 @@
 //! and [`Trust::Embedded`] says so in its check.
 
 mod format;
+mod ownership;
 mod text;
 mod verify;
 
@@ -35,6 +36,7 @@ pub fn fetch_binding(origin: &str, challenge: &[u8]) -> [u8; 32] {
         &[&len, origin.as_bytes(), challenge],
     )
 }
+pub use ownership::{prove_ownership_of, verify_ownership_of};
 pub use verify::{minor_totals, time_text, verify, Check, CheckName, Outcome, Report, Trust};
 
 #[cfg(test)]

@@ -46,6 +46,9 @@ pub enum CheckName {
     RangeProof,
     IdentityOpening,
     Summary,
+    /// Only when the verifier asked for it: the holder of the driver secret answered the
+    /// verifier's challenge for this session.
+    Ownership,
 }
 
 impl CheckName {
@@ -65,6 +68,7 @@ impl CheckName {
             CheckName::RangeProof => "range_proof",
             CheckName::IdentityOpening => "identity_opening",
             CheckName::Summary => "summary",
+            CheckName::Ownership => "ownership",
         }
     }
 }
