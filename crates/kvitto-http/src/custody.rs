@@ -253,6 +253,9 @@ pub struct ReceiptsResponse {
     receipts: Vec<Receipt>,
     /// Sessions not yet covered by a checkpoint the receipts can be proven against.
     pending: usize,
+    /// Older sessions left out: a response carries the newest
+    /// `RECEIPTS_PER_REQUEST_MAX` (the driver keeps the receipts fetched before).
+    omitted: usize,
 }
 
 pub async fn receipts<S: KvStore>(
@@ -327,8 +330,12 @@ pub async fn receipts<S: KvStore>(
         let mut out = ReceiptsResponse {
             receipts: Vec::new(),
             pending: 0,
+            omitted: 0,
         };
-        for (session, index) in custody::sessions_of(&store, &person).map_err(custody_api_error)? {
+        let (sessions, omitted) =
+            custody::sessions_of(&store, &person).map_err(custody_api_error)?;
+        out.omitted = omitted;
+        for (session, index) in sessions {
             let bundle = custody::evidence(&store, &log.origin, &session)
                 .and_then(|e| e.open())
                 .map_err(custody_api_error)?;

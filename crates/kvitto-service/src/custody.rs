@@ -706,17 +706,16 @@ pub fn person_by_pseudonym<S: KvStore>(
         .and_then(|id| id.try_into().ok()))
 }
 
-/// A person's closed sessions and their record indices, oldest first.
+/// A person's newest closed sessions (at most [`limits::RECEIPTS_PER_REQUEST_MAX`]) and their
+/// record indices, oldest first, and how many older ones were left out.
 pub fn sessions_of<S: KvStore>(
     store: &LogStore<S>,
     person: &PersonId,
-) -> Result<Vec<(SessionId, u64)>, CustodyError> {
+) -> Result<(Vec<(SessionId, u64)>, usize), CustodyError> {
     let prefix = key(b"l/", &[person]);
     let mut out = Vec::new();
-    for (k, v) in store
-        .kv()
-        .scan_prefix(Cf::People, &prefix, limits::SESSIONS_PER_PERSON_MAX)?
-    {
+    // A person's links: bounded by their sessions within the retention period.
+    for (k, v) in store.kv().scan_prefix(Cf::People, &prefix, usize::MAX)? {
         let session: [u8; 16] = k[prefix.len()..]
             .try_into()
             .map_err(|_| CustodyError::Corrupt("link key".into()))?;
@@ -725,7 +724,8 @@ pub fn sessions_of<S: KvStore>(
         out.push((SessionId(session), index));
     }
     out.sort_by_key(|(_, index)| *index);
-    Ok(out)
+    let omitted = out.len().saturating_sub(limits::RECEIPTS_PER_REQUEST_MAX);
+    Ok((out.split_off(omitted), omitted))
 }
 
 /// A session's sealed evidence, its record index and its evidence key (while the person key

@@ -10,9 +10,8 @@ pub const BATCH_READINGS_MAX: usize = 1024;
 /// Readings applied in one group commit, across requests.
 pub const GROUP_READINGS_MAX: usize = 16 * 1024;
 
-/// Sessions a driver's receipt request considers (a person's links, in session-id order; then
-/// sorted by log index).
-pub const SESSIONS_PER_PERSON_MAX: usize = 10_000;
+/// Receipts one driver request returns: the newest this many sessions (about 8 KiB each).
+pub const RECEIPTS_PER_REQUEST_MAX: usize = 500;
 
 const _: () = assert!(BATCH_READINGS_MAX <= GROUP_READINGS_MAX);
 const _: () = assert!(GROUP_COMMANDS_MAX <= COMMAND_QUEUE_LEN);
