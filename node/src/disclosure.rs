@@ -42,56 +42,82 @@ async fn answer(
     sequencer: &SequencerHandle,
 ) -> Response {
     let session = SessionId(ask.session);
-    let (store, origin_owned) = (store.clone(), origin.to_owned());
+    let regulator = match ask.role {
+        Role::Regulator => true,
+        Role::Emsp | Role::Both => false,
+        Role::Cpo => return not_authorised(),
+    };
+    let lookup = open(store, origin, session).await;
+    let (evidence, bundle) = match lookup {
+        Ok(found) => found,
+        // Only a regulator learns whether a session exists or was erased; an eMSP asking about
+        // sessions that are not its own learns nothing.
+        Err(response) if regulator => return response,
+        Err(_) => return not_authorised(),
+    };
+    if regulator {
+        let disclosure = EvidenceDisclosure {
+            session,
+            record_index: evidence.index,
+            recipient: ask.requester.clone(),
+            case_ref: ask.case_ref.clone(),
+            disclosed_at_ms: SystemClock.now_ms(),
+        };
+        // On the log first: a disclosure nobody can see never happens.
+        if let Err(e) = sequencer.disclose(disclosure).await {
+            return Response::error(
+                "not_recorded",
+                format!("the disclosure could not be logged: {e}"),
+            );
+        }
+        tracing::info!(requester = %ask.requester, index = evidence.index, "evidence disclosed to a regulator");
+    } else {
+        let emsp = bundle
+            .token
+            .as_ref()
+            .map(|t| format!("{}*{}", t.country_code, t.party_id));
+        if emsp.as_deref() != Some(ask.requester.as_str()) {
+            return not_authorised();
+        }
+    }
+    // Read the key again: an erasure queued before the disclosure has destroyed it by now.
+    match open(store, origin, session).await {
+        Ok((evidence, _)) => match evidence.key.as_ref().map(|k| k.to_bytes()) {
+            Some(key) => Response::Evidence {
+                index: evidence.index,
+                key,
+                sealed: evidence.sealed.to_bytes(),
+            },
+            None => Response::error("erased", "the person's key was erased"),
+        },
+        Err(response) => response,
+    }
+}
+
+fn not_authorised() -> Response {
+    Response::error(
+        "not_authorised",
+        "evidence goes only to regulators and to the eMSP whose token authorised the session",
+    )
+}
+
+/// The session's evidence with its key, opened; or the error answer.
+async fn open(
+    store: &Arc<LogStore<RocksStore>>,
+    origin: &str,
+    session: SessionId,
+) -> Result<(custody::Evidence, kvitto_receipt::EvidenceBundle), Response> {
+    let (store, origin) = (store.clone(), origin.to_owned());
     let lookup = tokio::task::spawn_blocking(move || {
-        let evidence = custody::evidence(&store, &origin_owned, &session)?;
+        let evidence = custody::evidence(&store, &origin, &session)?;
         let bundle = evidence.open()?;
         Ok::<_, CustodyError>((evidence, bundle))
     })
     .await;
-    let (evidence, bundle) = match lookup {
-        Ok(Ok(found)) => found,
-        Ok(Err(e)) => return Response::error(e.code(), e.to_string()),
-        Err(e) => return Response::error("internal", e.to_string()),
-    };
-    let Some(key) = evidence.key.as_ref().map(|k| k.to_bytes()) else {
-        return Response::error("erased", "the person's key was erased");
-    };
-    match ask.role {
-        Role::Regulator => {
-            let disclosure = EvidenceDisclosure {
-                session,
-                record_index: evidence.index,
-                recipient: ask.requester.clone(),
-                case_ref: ask.case_ref.clone(),
-                disclosed_at_ms: SystemClock.now_ms(),
-            };
-            // On the log first: a disclosure nobody can see never happens.
-            if let Err(e) = sequencer.disclose(disclosure).await {
-                return Response::error(
-                    "not_recorded",
-                    format!("the disclosure could not be logged: {e}"),
-                );
-            }
-            tracing::info!(requester = %ask.requester, index = evidence.index, "evidence disclosed to a regulator");
-        }
-        _ => {
-            let emsp = bundle
-                .token
-                .as_ref()
-                .map(|t| format!("{}*{}", t.country_code, t.party_id));
-            if emsp.as_deref() != Some(ask.requester.as_str()) {
-                return Response::error(
-                    "not_authorised",
-                    "an eMSP receives only the sessions its own tokens authorised",
-                );
-            }
-        }
-    }
-    Response::Evidence {
-        index: evidence.index,
-        key,
-        sealed: evidence.sealed.to_bytes(),
+    match lookup {
+        Ok(Ok(found)) => Ok(found),
+        Ok(Err(e)) => Err(Response::error(e.code(), e.to_string())),
+        Err(e) => Err(Response::error("internal", e.to_string())),
     }
 }
 

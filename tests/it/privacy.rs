@@ -935,6 +935,53 @@ async fn custody_routes_refuse_bad_and_unauthorised_input() {
     )
     .await;
     assert_eq!(status, 200, "{v}");
+    // Another eMSP cannot take over the contract, nor another contract the pseudonym.
+    let mut other = token.clone();
+    other["party_id"] = json!("OTH");
+    other["uid"] = json!("04BB");
+    let (status, v) = admin(
+        &client,
+        &node,
+        reqwest::Method::PUT,
+        "/v1/admin/tokens",
+        other,
+    )
+    .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (422, Some("invalid_token")),
+        "{v}"
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("another eMSP"),
+        "{v}"
+    );
+    let mut other = token.clone();
+    other["contract_id"] = json!("SE-EMP-2");
+    other["uid"] = json!("04CC");
+    let (status, v) = admin(
+        &client,
+        &node,
+        reqwest::Method::PUT,
+        "/v1/admin/tokens",
+        other,
+    )
+    .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (422, Some("invalid_token")),
+        "{v}"
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("another contract"),
+        "{v}"
+    );
 
     // Authorising a closed session is refused.
     let stop = charger.stop(now_ms() - 20 * 60_000, 100);
@@ -1089,6 +1136,28 @@ async fn retention_periods_are_configurable_and_erase_when_they_end() {
     )
     .await;
     fetch_receipts(&node, &d, &work.path().join("before"), 1);
+    // The contract re-provisioned for another driver: the new pseudonym does not get the earlier
+    // driver's session.
+    let (secret_file, pseudonym) = driver_keygen(work.path(), "r2");
+    let d2 = Driver {
+        uid: d.uid,
+        contract: d.contract,
+        plate: d.plate,
+        secret_file,
+        pseudonym,
+    };
+    provision(&client, &node, &d2).await;
+    let stdout = run_ok(&[
+        "driver",
+        "receipts",
+        "--node",
+        &node.url(),
+        "--secret",
+        d2.secret_file.to_str().unwrap(),
+        "--out",
+        work.path().join("r2").to_str().unwrap(),
+    ]);
+    assert!(stdout.contains("0 receipt(s)"), "{stdout}");
 
     let (status, report) = admin(
         &client,

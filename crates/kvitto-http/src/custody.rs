@@ -167,8 +167,9 @@ impl Challenges {
         out
     }
 
-    /// Checks and consumes a challenge.
-    fn redeem(&self, challenge: &[u8], now_ms: u64) -> Result<(), ApiError> {
+    /// Checks a challenge: this process's MAC, not expired, not used. Returns what `consume`
+    /// records. Nothing is recorded yet, so a request with a bad proof uses up nothing.
+    fn check(&self, challenge: &[u8], now_ms: u64) -> Result<([u8; 24], u64), ApiError> {
         let bad = || {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -193,7 +194,17 @@ impl Challenges {
                 "the challenge has expired; fetch a new one",
             ));
         }
-        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        let body: [u8; 24] = body.try_into().map_err(|_| bad())?;
+        if self.lock().contains_key(&body) {
+            return Err(used_error());
+        }
+        Ok((body, expiry))
+    }
+
+    /// Records a challenge whose proof verified, so it cannot be used again. Only proofs by a
+    /// holder of a driver secret get here, so the set grows only with real fetches.
+    fn consume(&self, body: [u8; 24], expiry: u64, now_ms: u64) -> Result<(), ApiError> {
+        let mut used = self.lock();
         used.retain(|_, expiry| *expiry >= now_ms);
         if used.len() >= limits::CHALLENGES_REDEEMED_MAX {
             return Err(ApiError::new(
@@ -202,16 +213,23 @@ impl Challenges {
                 "too many receipt requests in the last minute; try again shortly",
             ));
         }
-        let body: [u8; 24] = body.try_into().map_err(|_| bad())?;
         if used.insert(body, expiry).is_some() {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "challenge_used",
-                "the challenge was already used; fetch a new one",
-            ));
+            return Err(used_error());
         }
         Ok(())
     }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 24], u64>> {
+        self.used.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn used_error() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "challenge_used",
+        "the challenge was already used; fetch a new one",
+    )
 }
 
 #[derive(Debug, Serialize)]
@@ -288,16 +306,16 @@ pub async fn receipts<S: KvStore>(
             format!("proof: {e}"),
         )
     })?;
-    state.challenges.redeem(&challenge, now_ms())?;
+    let (challenge_body, expiry) = state.challenges.check(&challenge, now_ms())?;
     let binding = kvitto_receipt::fetch_binding(&state.log.origin, &challenge);
     verify_possession(&driver, &binding, &proof).map_err(|_| {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             "possession_rejected",
             "the proof does not show possession of this pseudonym's secret for this node's challenge",
-
         )
     })?;
+    state.challenges.consume(challenge_body, expiry, now_ms())?;
     let served = state
         .logs
         .get(&state.log.id)
@@ -307,6 +325,7 @@ pub async fn receipts<S: KvStore>(
     let log = state.log.clone();
     let policy = state.policy.clone();
     let in_network = state.evidence.is_some();
+    let driver_hex = hex::encode(driver.to_bytes());
     tokio::task::spawn_blocking(move || {
         let person = custody::person_by_pseudonym(&store, &driver)
             .map_err(custody_api_error)?
@@ -339,6 +358,11 @@ pub async fn receipts<S: KvStore>(
             let bundle = custody::evidence(&store, &log.origin, &session)
                 .and_then(|e| e.open())
                 .map_err(custody_api_error)?;
+            // Only the sessions of this pseudonym: a contract re-provisioned for another driver
+            // keeps its person, but the earlier driver's sessions are not the new one's.
+            if bundle.driver != driver_hex {
+                continue;
+            }
             match build_receipt(
                 &store,
                 &log,

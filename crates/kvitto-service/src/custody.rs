@@ -272,6 +272,9 @@ pub fn put_token<S: KvStore, R: RngCore + CryptoRng>(
                 &kv.get(Cf::People, &key(b"p/", &[&id]))?
                     .ok_or_else(|| CustodyError::Corrupt("contract without person".into()))?,
             )?;
+            if person.emsp != format!("{}*{}", token.country_code, token.party_id) {
+                return Err(invalid("contract_id", "is provisioned by another eMSP"));
+            }
             if person.driver != token.driver {
                 if let Ok(old) = hex::decode(&person.driver) {
                     batch.delete(Cf::People, key(b"x/", &[&old]));
@@ -454,6 +457,8 @@ struct Sealed {
     privacy: SessionPrivacy,
     person: Option<PersonId>,
     driver: [u8; 32],
+    /// The token the bundle names, as stored, compared before a pre-seal is used.
+    token: Option<Vec<u8>>,
     /// `sealer ‖ sealed bundle`: the evidence value after the record index.
     evidence: Vec<u8>,
     /// Both amount openings (40 + 40 bytes).
@@ -533,6 +538,7 @@ fn compute_seal<R: RngCore + CryptoRng>(
         },
         person: person.id,
         driver: person.driver.to_bytes(),
+        token: person.token.as_ref().map(json),
         evidence,
         openings: amount_openings,
     })
@@ -615,6 +621,10 @@ pub fn preseal<S: KvStore, R: RngCore + CryptoRng>(
 ) -> Option<PreSeal> {
     let key_id = stop.reading.key_id;
     let session = stop.reading.session;
+    // A replayed stop of a closed session is rejected by the sequencer; do not pay a prove for it.
+    if !matches!(store.session(&session), Ok(None | Some((_, None)))) {
+        return None;
+    }
     let charger = store.charger(&key_id).ok()??;
     let mut readings: Vec<SignedReading> = charger
         .open
@@ -646,9 +656,8 @@ pub fn preseal<S: KvStore, R: RngCore + CryptoRng>(
             _ => return None,
         },
     };
-    // The anonymous key must exist before anyone seals with it (the sequencer checks the
-    // pseudonym anyway).
-    ensure_anonymous(store, rng).ok()?;
+    // Only the sequencer creates the anonymous key (at start); a handler never writes it.
+    store.kv().get(Cf::People, b"anonymous").ok()??;
     let mut scratch = Batch::default();
     let person = session_person(store, &mut scratch, &session, rng).ok()?;
     let sealed = compute_seal(
@@ -688,7 +697,11 @@ pub fn apply_preseal<S: KvStore, R: RngCore + CryptoRng>(
         return Ok(false);
     }
     let person = session_person(store, batch, &record.session, rng)?;
-    if person.id != preseal.sealed.person || person.driver.to_bytes() != preseal.sealed.driver {
+    let token = person.token.as_ref().map(json);
+    if person.id != preseal.sealed.person
+        || person.driver.to_bytes() != preseal.sealed.driver
+        || token != preseal.sealed.token
+    {
         return Ok(false);
     }
     stage_seal(batch, record, index, now_ms, preseal.sealed);

@@ -307,6 +307,10 @@ impl<S: KvStore> Sequencer<S> {
             state.size,
         );
         view.set_tariffs(ledger.tariffs().clone());
+        // The key of sessions nobody authorised exists before any handler or seal needs it; only
+        // this thread (and the sequencer after it) ever writes it.
+        custody::ensure_anonymous(&store, &mut OsRng)
+            .map_err(|e| StartError::Inconsistent(format!("custody: {e}")))?;
         let (tx, rx) = mpsc::channel(limits::COMMAND_QUEUE_LEN);
         let now = clock.now_ms();
         let sequencer = Sequencer {
