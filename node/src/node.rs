@@ -150,7 +150,8 @@ pub async fn start(
     let mut custody_task = None;
     if let Some(joined) = &network_task {
         // Members' evidence requests, authorised by role in the replica, answered by custody.
-        let (asks_tx, asks_rx) = tokio::sync::mpsc::channel(16);
+        let (asks_tx, asks_rx) =
+            tokio::sync::mpsc::channel(kvitto_service::limits::EVIDENCE_ASKS_QUEUE_LEN);
         custody_task = Some(tokio::spawn(crate::disclosure::serve(
             asks_rx,
             store.clone(),
@@ -198,7 +199,9 @@ pub async fn start(
     // Retention: erase people and amount openings whose period ended, at start and hourly.
     let expirer = sequencer.clone();
     let expire_task = tokio::spawn(async move {
-        let mut interval = tokio::time::interval(Duration::from_secs(3600));
+        let mut interval = tokio::time::interval(Duration::from_secs(
+            kvitto_service::limits::RETENTION_RUN_INTERVAL_S,
+        ));
         loop {
             interval.tick().await;
             match expirer.expire().await {

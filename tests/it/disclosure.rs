@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::common::*;
 use crate::network::{Testnet, NETWORK as TESTNET};
-use crate::privacy::{entry_bundle, TARIFF_FILE};
+use crate::privacy::{entry_bundle, files_under, TARIFF_FILE};
 
 async fn post_json(client: &reqwest::Client, url: &str, token: &str, body: Value) -> (u16, Value) {
     let r = client
@@ -269,22 +269,9 @@ async fn a_regulator_audits_a_disclosed_session_and_only_authorised_members_get_
     // regulator and the eMSP, who were shown the bundle but do not keep it. Node 1 does (the scan
     // can see it).
     let holds = |i: usize, needle: &[u8]| {
-        let mut stack = vec![net.node_dir(i)];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if std::fs::read(&path)
-                    .unwrap()
-                    .windows(needle.len())
-                    .any(|w| w == needle)
-                {
-                    return true;
-                }
-            }
-        }
-        false
+        files_under(&net.node_dir(i))
+            .iter()
+            .any(|(_, bytes)| bytes.windows(needle.len()).any(|w| w == needle))
     };
     assert!(
         holds(0, b"04C0FFEE112233"),

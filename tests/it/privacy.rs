@@ -351,7 +351,7 @@ fn scan(what: &str, blobs: &[(String, Vec<u8>)], drivers: &[&Driver]) {
     }
 }
 
-fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -936,52 +936,31 @@ async fn custody_routes_refuse_bad_and_unauthorised_input() {
     .await;
     assert_eq!(status, 200, "{v}");
     // Another eMSP cannot take over the contract, nor another contract the pseudonym.
-    let mut other = token.clone();
-    other["party_id"] = json!("OTH");
-    other["uid"] = json!("04BB");
-    let (status, v) = admin(
-        &client,
-        &node,
-        reqwest::Method::PUT,
-        "/v1/admin/tokens",
-        other,
-    )
-    .await;
-    assert_eq!(
-        (status, v["error"]["code"].as_str()),
-        (422, Some("invalid_token")),
-        "{v}"
-    );
-    assert!(
-        v["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("another eMSP"),
-        "{v}"
-    );
-    let mut other = token.clone();
-    other["contract_id"] = json!("SE-EMP-2");
-    other["uid"] = json!("04CC");
-    let (status, v) = admin(
-        &client,
-        &node,
-        reqwest::Method::PUT,
-        "/v1/admin/tokens",
-        other,
-    )
-    .await;
-    assert_eq!(
-        (status, v["error"]["code"].as_str()),
-        (422, Some("invalid_token")),
-        "{v}"
-    );
-    assert!(
-        v["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("another contract"),
-        "{v}"
-    );
+    for (field, value, uid, says) in [
+        ("party_id", "OTH", "04BB", "another eMSP"),
+        ("contract_id", "SE-EMP-2", "04CC", "another contract"),
+    ] {
+        let mut other = token.clone();
+        other[field] = json!(value);
+        other["uid"] = json!(uid);
+        let (status, v) = admin(
+            &client,
+            &node,
+            reqwest::Method::PUT,
+            "/v1/admin/tokens",
+            other,
+        )
+        .await;
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (422, Some("invalid_token")),
+            "{v}"
+        );
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(says),
+            "{v}"
+        );
+    }
 
     // Authorising a closed session is refused.
     let stop = charger.stop(now_ms() - 20 * 60_000, 100);

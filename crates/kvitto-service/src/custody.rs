@@ -188,8 +188,12 @@ impl TokenInput {
                 "must be 3 upper-case letters or digits",
             ));
         }
-        check_text("uid", &self.uid, 36)?;
-        check_text("contract_id", &self.contract_id, 36)?;
+        check_text("uid", &self.uid, limits::TOKEN_UID_LEN_MAX)?;
+        check_text(
+            "contract_id",
+            &self.contract_id,
+            limits::CONTRACT_ID_LEN_MAX,
+        )?;
         if !["RFID", "APP_USER", "AD_HOC_USER", "OTHER"].contains(&self.kind.as_str()) {
             return Err(invalid(
                 "type",
@@ -197,10 +201,10 @@ impl TokenInput {
             ));
         }
         if let Some(v) = &self.visual_number {
-            check_text("visual_number", v, 64)?;
+            check_text("visual_number", v, limits::VISUAL_NUMBER_LEN_MAX)?;
         }
         if let Some(p) = &self.license_plate {
-            check_text("license_plate", p, 16)?;
+            check_text("license_plate", p, limits::LICENSE_PLATE_LEN_MAX)?;
         }
         hex::decode(&self.driver)
             .ok()
