@@ -170,6 +170,8 @@ pub struct PeerStatus {
     pub connected: bool,
     /// The latest ping round trip.
     pub rtt_ms: Option<u64>,
+    /// Subscribed to the witness topic, as gossipsub has heard: publishing reaches it directly.
+    pub subscribed: bool,
     /// The latest dial failure or membership mismatch; cleared when the member connects.
     pub last_error: Option<String>,
 }
@@ -689,6 +691,15 @@ impl Task {
     }
 
     fn peer_statuses(&self) -> Vec<PeerStatus> {
+        let topic = self.topic.hash();
+        let subscribed: HashSet<PeerId> = self
+            .swarm
+            .behaviour()
+            .gossipsub
+            .all_peers()
+            .filter(|(_, topics)| topics.contains(&&topic))
+            .map(|(peer, _)| *peer)
+            .collect();
         self.membership
             .members()
             .iter()
@@ -699,6 +710,7 @@ impl Task {
                     operator: member.operator.clone(),
                     connected: state.verified,
                     rtt_ms: state.rtt_ms,
+                    subscribed: subscribed.contains(&member.peer_id),
                     last_error: state.last_error.clone(),
                 })
             })

@@ -1,6 +1,8 @@
 use kvitto_net::{NetError, NetEvent, PeerId, Verdict};
 
-use crate::{init_tracing, membership, publish, start, Identity, Node, DEADLINE, QUIET};
+use crate::{
+    init_tracing, membership, publish, start, wait_for_status, Identity, Node, DEADLINE, QUIET,
+};
 
 /// The next gossip message `node` receives: (id, source, data), without reporting it.
 async fn next_gossip(
@@ -95,6 +97,15 @@ async fn gossip_reaches_every_member_once() {
             .map(|(_, i)| i.peer_id())
             .collect();
         node.expect_connected_all(&others).await;
+    }
+    // Publishing reaches the peers the publisher knows to be subscribed; forwarding depends on
+    // meshes. Wait until every node has heard every other's subscription.
+    for (n, node) in nodes.iter().enumerate() {
+        for (m, other) in ids.iter().enumerate() {
+            if m != n {
+                wait_for_status(node, other.peer_id(), |s| s.subscribed).await;
+            }
+        }
     }
     publish(&nodes[0], b"one").await;
     publish(&nodes[1], b"two").await;
