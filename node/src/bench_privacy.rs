@@ -203,6 +203,7 @@ fn session_record(readings: &[SignedReading]) -> Result<SessionRecord> {
         readings_digest: session_readings_digest(readings),
         tariff: None,
         privacy: None,
+        counterparty: None,
         unknown_extensions: Default::default(),
     })
 }

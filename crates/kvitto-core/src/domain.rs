@@ -26,6 +26,11 @@ pub const KDF_RECEIPT_CHALLENGE: &str = "kvitto 2026-11 v1 receipt challenge mac
 /// blake3 context: what a driver's possession proof covers when fetching receipts: the node's
 /// log origin and its challenge, so a proof made for one node is useless at another.
 pub const HASH_RECEIPT_FETCH: &str = "kvitto 2026-11 v1 receipt fetch binding";
+/// The first field of a settlement statement's total-proof statement bytes
+/// ([`crate::settlement::proof_statement`]).
+pub const SETTLEMENT_TOTAL_STATEMENT: &str = "kvitto 2026-11 v1 settlement statement total";
+/// blake3 context: the range-proof context of a credit note, from its log index.
+pub const HASH_CREDIT_NOTE_ID: &str = "kvitto 2026-11 v1 credit note id";
 
 /// The bytes an Ed25519 key signs for `label` and `message`.
 pub fn signing_message(label: &str, message: &[u8]) -> Vec<u8> {
@@ -61,6 +66,8 @@ mod tests {
             HASH_NETWORK_ID,
             HASH_ADMIN_TOKEN,
             HASH_GOSSIP_ID,
+            SETTLEMENT_TOTAL_STATEMENT,
+            HASH_CREDIT_NOTE_ID,
         ];
         let unique: std::collections::BTreeSet<_> = labels.iter().collect();
         assert_eq!(unique.len(), labels.len());

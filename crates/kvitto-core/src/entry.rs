@@ -15,6 +15,10 @@ use crate::codec::{DecodeError, Reader, Writer};
 use crate::keys::{KeyId, SessionId};
 use crate::limits;
 use crate::reading::{SignedReading, SIGNED_LEN};
+use crate::settlement::{
+    self, CreditNote, DisputeAnswer, SettlementStatement, StatementAcknowledgement,
+    StatementDispute,
+};
 
 pub const ENTRY_VERSION: u8 = 1;
 
@@ -85,6 +89,9 @@ pub struct SessionRecord {
     pub tariff: Option<TariffRef>,
     /// The price and driver commitments and the evidence digest (`specs/privacy.md`).
     pub privacy: Option<SessionPrivacy>,
+    /// The eMSP party (`CC*PID`) whose token authorised the session and that the session is
+    /// billed to in settlement; `None` for sessions without a roaming token.
+    pub counterparty: Option<String>,
     /// Extension tags this version does not know, kept verbatim so re-encoding is exact.
     #[serde(skip)]
     pub unknown_extensions: BTreeMap<u16, Vec<u8>>,
@@ -179,6 +186,11 @@ pub enum Entry {
     TariffPublished(TariffPublication),
     ChargerKeyCloned(CloneEvidence),
     EvidenceDisclosed(EvidenceDisclosure),
+    SettlementStatement(SettlementStatement),
+    CreditNote(CreditNote),
+    StatementAcknowledged(StatementAcknowledgement),
+    StatementDisputed(StatementDispute),
+    DisputeAnswered(DisputeAnswer),
 }
 
 const TYPE_CHARGER_REGISTERED: u8 = 1;
@@ -187,9 +199,15 @@ const TYPE_SESSION_CLOSED: u8 = 3;
 const TYPE_TARIFF_PUBLISHED: u8 = 4;
 const TYPE_CHARGER_KEY_CLONED: u8 = 5;
 const TYPE_EVIDENCE_DISCLOSED: u8 = 6;
+const TYPE_SETTLEMENT_STATEMENT: u8 = 7;
+const TYPE_CREDIT_NOTE: u8 = 8;
+const TYPE_STATEMENT_ACKNOWLEDGED: u8 = 9;
+const TYPE_STATEMENT_DISPUTED: u8 = 10;
+const TYPE_DISPUTE_ANSWERED: u8 = 11;
 
 const EXT_TARIFF_REF: u16 = 1;
 const EXT_PRIVACY: u16 = 2;
+const EXT_COUNTERPARTY: u16 = 3;
 
 impl Entry {
     /// A short stable name of the entry type, used in APIs and logs.
@@ -201,6 +219,11 @@ impl Entry {
             Entry::TariffPublished(_) => "tariff_published",
             Entry::ChargerKeyCloned(_) => "charger_key_cloned",
             Entry::EvidenceDisclosed(_) => "evidence_disclosed",
+            Entry::SettlementStatement(_) => "settlement_statement",
+            Entry::CreditNote(_) => "credit_note",
+            Entry::StatementAcknowledged(_) => "statement_acknowledged",
+            Entry::StatementDisputed(_) => "statement_disputed",
+            Entry::DisputeAnswered(_) => "dispute_answered",
         }
     }
 
@@ -252,6 +275,11 @@ impl Entry {
                         .fixed(&p.evidence_digest);
                     extensions.insert(EXT_PRIVACY, e.finish());
                 }
+                if let Some(party) = &s.counterparty {
+                    let mut e = Writer::new();
+                    e.text(party);
+                    extensions.insert(EXT_COUNTERPARTY, e.finish());
+                }
                 w.u16(extensions.len() as u16);
                 for (tag, value) in &extensions {
                     w.u16(*tag).blob(value);
@@ -277,6 +305,26 @@ impl Entry {
                     .text(&d.recipient)
                     .text(&d.case_ref)
                     .u64(d.disclosed_at_ms);
+            }
+            Entry::SettlementStatement(s) => {
+                w.u8(TYPE_SETTLEMENT_STATEMENT);
+                settlement::encode_statement(&mut w, s);
+            }
+            Entry::CreditNote(c) => {
+                w.u8(TYPE_CREDIT_NOTE);
+                settlement::encode_credit(&mut w, c);
+            }
+            Entry::StatementAcknowledged(a) => {
+                w.u8(TYPE_STATEMENT_ACKNOWLEDGED);
+                settlement::encode_ack(&mut w, a);
+            }
+            Entry::StatementDisputed(d) => {
+                w.u8(TYPE_STATEMENT_DISPUTED);
+                settlement::encode_dispute(&mut w, d);
+            }
+            Entry::DisputeAnswered(a) => {
+                w.u8(TYPE_DISPUTE_ANSWERED);
+                settlement::encode_answer(&mut w, a);
             }
         }
         w.finish()
@@ -325,6 +373,7 @@ impl Entry {
                     readings_digest: r.array("readings_digest")?,
                     tariff: None,
                     privacy: None,
+                    counterparty: None,
                     unknown_extensions: BTreeMap::new(),
                 };
                 let count = r.u16("extension count")?;
@@ -358,6 +407,19 @@ impl Entry {
                                 identity: e.array("identity")?,
                                 evidence_digest: e.array("evidence_digest")?,
                             });
+                            e.finish()?;
+                        }
+                        EXT_COUNTERPARTY => {
+                            let mut e = Reader::new(&value);
+                            let party = e.text("counterparty", limits::TEXT_LEN_MAX)?;
+                            if !settlement::is_party_id(&party) {
+                                return Err(DecodeError::invalid(
+                                    "counterparty",
+                                    format!("{party:?} is not a party id like SE*N01"),
+                                )
+                                .into());
+                            }
+                            record.counterparty = Some(party);
                             e.finish()?;
                         }
                         _ => {
@@ -396,6 +458,17 @@ impl Entry {
                 case_ref: r.text("case_ref", limits::CASE_REF_LEN_MAX)?,
                 disclosed_at_ms: r.u64("disclosed_at_ms")?,
             }),
+            TYPE_SETTLEMENT_STATEMENT => {
+                Entry::SettlementStatement(settlement::decode_statement(&mut r)?)
+            }
+            TYPE_CREDIT_NOTE => Entry::CreditNote(settlement::decode_credit(&mut r)?),
+            TYPE_STATEMENT_ACKNOWLEDGED => {
+                Entry::StatementAcknowledged(settlement::decode_ack(&mut r)?)
+            }
+            TYPE_STATEMENT_DISPUTED => {
+                Entry::StatementDisputed(settlement::decode_dispute(&mut r)?)
+            }
+            TYPE_DISPUTE_ANSWERED => Entry::DisputeAnswered(settlement::decode_answer(&mut r)?),
             other => {
                 return Err(
                     DecodeError::invalid("entry type", format!("unknown type {other}")).into(),
@@ -407,7 +480,7 @@ impl Entry {
     }
 }
 
-mod hex_vec {
+pub(crate) mod hex_vec {
     use serde::Serializer;
 
     pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
@@ -415,7 +488,7 @@ mod hex_vec {
     }
 }
 
-mod hex_32 {
+pub(crate) mod hex_32 {
     use serde::Serializer;
 
     pub fn serialize<S: Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
@@ -445,7 +518,7 @@ mod tests {
             }
             .sign(&key)
         };
-        vec![
+        let mut entries = vec![
             Entry::ChargerRegistered(ChargerRegistration {
                 public_key: key.verifying_key().to_bytes(),
                 evse_id: "SE*KVT*E0001*1".into(),
@@ -480,6 +553,7 @@ mod tests {
                     identity: [12; 32],
                     evidence_digest: [13; 32],
                 }),
+                counterparty: None,
                 unknown_extensions: BTreeMap::new(),
             }),
             Entry::TariffPublished(TariffPublication {
@@ -499,7 +573,84 @@ mod tests {
                 case_ref: "case 2026/17".into(),
                 disclosed_at_ms: 500,
             }),
-        ]
+        ];
+        let Entry::SessionClosed(mut billed) = entries[2].clone() else {
+            unreachable!()
+        };
+        billed.counterparty = Some("SE*N02".into());
+        let total = |count| settlement::AmountTotal {
+            count,
+            excl_vat_minor: 1234 * count,
+            incl_vat_minor: 1500 * count,
+            proof_excl_vat: vec![14; 64],
+            proof_incl_vat: vec![15; 64],
+        };
+        let statement_ref = settlement::EntryRef {
+            origin: "kvitto/net/se-n01".into(),
+            index: 40,
+            leaf_hash: [16; 32],
+        };
+        let dispute_ref = settlement::EntryRef {
+            origin: "kvitto/net/se-n02".into(),
+            index: 7,
+            leaf_hash: [17; 32],
+        };
+        entries.extend([
+            Entry::SessionClosed(billed),
+            Entry::SettlementStatement(SettlementStatement {
+                counterparty: "SE*N02".into(),
+                currency: "EUR".into(),
+                period_start_ms: 1_000,
+                period_end_ms: 2_000,
+                from_index: 3,
+                sessions: total(2),
+                credits: settlement::AmountTotal::empty(),
+            }),
+            Entry::CreditNote(CreditNote {
+                counterparty: "SE*N02".into(),
+                currency: "EUR".into(),
+                session_index: 3,
+                reason: settlement::DisputeReason::Duplicate,
+                dispute: Some(dispute_ref.clone()),
+                amount_excl_vat: [18; 32],
+                amount_incl_vat: [19; 32],
+                range_proof: vec![20; 736],
+            }),
+            Entry::StatementAcknowledged(StatementAcknowledgement {
+                statement: statement_ref.clone(),
+                sessions_checked: 2,
+            }),
+            Entry::StatementDisputed(StatementDispute {
+                statement: statement_ref,
+                sessions_checked: 2,
+                items: vec![
+                    settlement::DisputeItem {
+                        session_index: None,
+                        reason: settlement::DisputeReason::TotalMismatch,
+                    },
+                    settlement::DisputeItem {
+                        session_index: Some(3),
+                        reason: settlement::DisputeReason::Duplicate,
+                    },
+                ],
+            }),
+            Entry::DisputeAnswered(DisputeAnswer {
+                dispute: dispute_ref,
+                items: vec![
+                    settlement::AnswerItem {
+                        session_index: None,
+                        outcome: settlement::AnswerOutcome::Rejected {
+                            reason: "the totals add up".into(),
+                        },
+                    },
+                    settlement::AnswerItem {
+                        session_index: Some(3),
+                        outcome: settlement::AnswerOutcome::Credited { credit_index: 45 },
+                    },
+                ],
+            }),
+        ]);
+        entries
     }
 
     #[test]

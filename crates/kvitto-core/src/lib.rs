@@ -16,6 +16,7 @@ pub mod entry;
 pub mod keys;
 pub mod limits;
 pub mod reading;
+pub mod settlement;
 
 pub use entry::{Entry, EntryError};
 pub use keys::{KeyId, NetworkId, VerifyError};

@@ -16,6 +16,13 @@ pub const RANGE_PROOF_LEN_MAX: usize = 32 * (9 + 2 * 12);
 pub const CASE_REF_LEN_MAX: usize = 64;
 /// Longest free-text field (reasons, ids) in an entry.
 pub const TEXT_LEN_MAX: usize = 256;
+/// Commitments one statement total covers (`specs/privacy.md`: sums stay below 2^84).
+pub const STATEMENT_COMMITMENTS_MAX: u64 = 1 << 20;
+/// Items in one dispute or dispute answer. Each is at most 10 (dispute) or
+/// 10 + [`TEXT_LEN_MAX`] bytes (answer).
+pub const DISPUTE_ITEMS_MAX: usize = 128;
+
+const _: () = assert!(DISPUTE_ITEMS_MAX * (11 + TEXT_LEN_MAX) + 2 * 1024 <= ENTRY_LEN_MAX);
 
 const _: () = assert!(TARIFF_JSON_LEN_MAX + 1024 <= ENTRY_LEN_MAX);
 const _: () = assert!(ENTRY_LEN_MAX <= u16::MAX as usize);

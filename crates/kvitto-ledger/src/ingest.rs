@@ -530,6 +530,7 @@ impl Ledger {
             readings_digest: session_readings_digest(readings),
             tariff,
             privacy: None,
+            counterparty: None,
             unknown_extensions: Default::default(),
         }
     }

@@ -21,6 +21,7 @@ mod ingest;
 pub mod pricing;
 pub mod registry;
 mod replay;
+pub mod settlement;
 
 pub use ingest::{
     ChargerState, Effects, IngestConfig, LastReading, OpenSession, ReadingArchive, RecordLookup,

@@ -36,6 +36,9 @@ pub enum RegistryError {
     /// The archive cannot say where a session's record is: a fault of the node's own storage.
     #[error("the archive cannot say where the record of session {0} is")]
     ArchiveUnavailable(SessionId),
+    /// A settlement entry breaks a rule of `specs/settlement.md`.
+    #[error(transparent)]
+    Settlement(#[from] crate::settlement::SettlementError),
 }
 
 impl RegistryError {
@@ -49,6 +52,7 @@ impl RegistryError {
             RegistryError::RecordIndexAhead { .. } => "record_index_ahead",
             RegistryError::SessionRecordUnknown { .. } => "session_record_unknown",
             RegistryError::ArchiveUnavailable(_) => "archive_unavailable",
+            RegistryError::Settlement(e) => e.code(),
         }
     }
 }

@@ -419,6 +419,11 @@ impl Ledger {
                     e => registry(e),
                 })?
             }
+            Entry::SettlementStatement(_)
+            | Entry::CreditNote(_)
+            | Entry::StatementAcknowledged(_)
+            | Entry::StatementDisputed(_)
+            | Entry::DisputeAnswered(_) => self.settle(entry).map_err(registry)?,
             Entry::SessionClosed(_) => unreachable!("handled above"),
         };
         same_bytes(index, bytes, &effects, None)?;
@@ -478,6 +483,7 @@ impl Ledger {
         for (_, entry, encoded) in &mut effects.entries {
             if let Entry::SessionClosed(derived) = entry {
                 derived.privacy.clone_from(&record.privacy);
+                derived.counterparty.clone_from(&record.counterparty);
                 *encoded = entry.encode();
             }
         }

@@ -450,6 +450,7 @@ fn record_for(readings: &[SignedReading]) -> SessionRecord {
         readings_digest: session_readings_digest(readings),
         tariff: None,
         privacy: None,
+        counterparty: None,
         unknown_extensions: Default::default(),
     })
 }
