@@ -518,7 +518,8 @@ mod tests {
         let (coverage, excl, incl) = sessions(&[(1000, 1250)]);
         let good = statement(0, &coverage, &excl, &incl);
         let mut ledger = ledger();
-        let cases: Vec<(&str, Box<dyn Fn(&mut SettlementStatement)>)> = vec![
+        type Change = Box<dyn Fn(&mut SettlementStatement)>;
+        let cases: Vec<(&str, Change)> = vec![
             (
                 "counterparty",
                 Box::new(|s| s.counterparty = "emsp two".into()),
