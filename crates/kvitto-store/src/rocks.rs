@@ -12,6 +12,8 @@ use crate::kv::{Batch, Cf, KvStore, Pairs, StoreError};
 /// fsync (group commit).
 pub struct RocksStore {
     db: DB,
+    /// Opened with [`RocksStore::open_read_only`]: writes and purges are refused.
+    read_only: bool,
 }
 
 impl std::fmt::Debug for RocksStore {
@@ -38,7 +40,35 @@ impl RocksStore {
             .iter()
             .map(|cf| ColumnFamilyDescriptor::new(cf.name(), Options::default()));
         let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(rocks)?;
-        Ok(RocksStore { db })
+        Ok(RocksStore {
+            db,
+            read_only: false,
+        })
+    }
+
+    /// Opens an existing store for reading only, beside a process that may have it open for
+    /// writing (`kvitto audit` reads a running node's stores this way). It sees what was durable
+    /// when it opened, the write-ahead log included; later writes are not visible. Every column
+    /// family must exist; [`KvStore::write`] and [`KvStore::purge`] fail.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let mut opts = Options::default();
+        opts.set_max_open_files(512);
+        let names = Cf::ALL.iter().map(|cf| cf.name());
+        let db = DB::open_cf_for_read_only(&opts, path, names, false).map_err(rocks)?;
+        Ok(RocksStore {
+            db,
+            read_only: true,
+        })
+    }
+
+    fn refuse_if_read_only(&self) -> Result<(), StoreError> {
+        if self.read_only {
+            return Err(StoreError::Rocks(format!(
+                "{} is open read-only",
+                self.db.path().display()
+            )));
+        }
+        Ok(())
     }
 
     fn handle(&self, cf: Cf) -> Result<&rocksdb::ColumnFamily, StoreError> {
@@ -63,6 +93,7 @@ impl KvStore for RocksStore {
     }
 
     fn write(&self, batch: Batch) -> Result<(), StoreError> {
+        self.refuse_if_read_only()?;
         let mut wb = WriteBatch::default();
         for (cf, key, value) in &batch.ops {
             let handle = self.handle(*cf)?;
@@ -95,6 +126,7 @@ impl KvStore for RocksStore {
         // Flush every column family, so no write-ahead log file still holds the deleted values
         // (RocksDB deletes a log file once every family has flushed past it), then rewrite the
         // family's files down to the last level, where tombstones and the values they shadow go.
+        self.refuse_if_read_only()?;
         for each in Cf::ALL {
             self.db.flush_cf(self.handle(each)?).map_err(rocks)?;
         }
@@ -104,5 +136,37 @@ impl KvStore for RocksStore {
         self.db
             .compact_range_cf_opt(self.handle(cf)?, None::<&[u8]>, None::<&[u8]>, &options);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod read_only_tests {
+    use super::*;
+
+    #[test]
+    fn a_read_only_store_reads_beside_the_writer_and_refuses_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = RocksStore::open(dir.path()).unwrap();
+        let mut batch = Batch::default();
+        batch.put(Cf::Meta, b"k".to_vec(), b"v".to_vec());
+        writer.write(batch).unwrap();
+        // The writer keeps the database open (and locked) while the reader opens it.
+        let reader = RocksStore::open_read_only(dir.path()).unwrap();
+        assert_eq!(reader.get(Cf::Meta, b"k").unwrap(), Some(b"v".to_vec()));
+        let mut batch = Batch::default();
+        batch.put(Cf::Meta, b"k".to_vec(), b"w".to_vec());
+        assert!(matches!(reader.write(batch), Err(StoreError::Rocks(_))));
+        assert!(matches!(
+            reader.purge(Cf::People),
+            Err(StoreError::Rocks(_))
+        ));
+        assert_eq!(writer.get(Cf::Meta, b"k").unwrap(), Some(b"v".to_vec()));
+    }
+
+    #[test]
+    fn a_missing_database_is_not_created_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(RocksStore::open_read_only(&dir.path().join("absent")).is_err());
+        assert!(!dir.path().join("absent").exists());
     }
 }
