@@ -51,6 +51,17 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Audit the whole network from this node's data (its own log and every mirror, opened
+    /// read-only; the node may be running): replay, checkpoints, cosignatures, readings billed
+    /// twice across logs. Writes report.json and report.html. Exits 0 with no findings, 1 with
+    /// findings, 2 when the node's data cannot be audited.
+    Audit {
+        #[arg(long, env = "KVITTO_DIR")]
+        dir: PathBuf,
+        /// Where to write the reports (default: <dir>/audit).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Local multi-operator networks.
     #[command(subcommand)]
     Testnet(TestnetCommand),
@@ -518,6 +529,19 @@ pub fn run(cli: Cli) -> Result<()> {
                 Ok(())
             })
         }
+        Command::Audit { dir, out } => match crate::audit_cmd::run(&dir, out.as_deref()) {
+            Ok(outcome) => {
+                print!("{}", crate::audit_cmd::summary(&outcome));
+                if !outcome.report.is_clean() {
+                    std::process::exit(1);
+                }
+                Ok(())
+            }
+            Err(err) => {
+                eprintln!("Error: {err:#}");
+                std::process::exit(2);
+            }
+        },
         Command::Log(LogCommand::Verify { dir, json }) => {
             let report = crate::verify::verify(&dir, !json)?;
             if json {

@@ -4,6 +4,7 @@
 //! The wiring lives here rather than in `main.rs` so integration tests can start a node
 //! in-process ([`node::start`]).
 
+pub mod audit_cmd;
 pub mod bench;
 pub mod bench_net;
 pub mod bench_privacy;

@@ -174,10 +174,12 @@ pub(crate) fn check_log(
         let checkpoint = &signed.checkpoint;
         let cp_size = checkpoint.size();
         match item.source {
-            NoteSource::Latest => summary.latest_size = Some(cp_size),
+            NoteSource::Stored | NoteSource::Latest => {
+                summary.latest_size = summary.latest_size.max(Some(cp_size))
+            }
             NoteSource::Cosigned => summary.cosigned_size = Some(cp_size),
             NoteSource::Witnessed => summary.witnessed_size = Some(cp_size),
-            NoteSource::Stored | NoteSource::WitnessState => {}
+            NoteSource::WitnessState => {}
         }
         if texts_checked.insert(signed.note.text().to_owned()) {
             check_root(log, &item, checkpoint, roots, size, counts, findings);

@@ -18,7 +18,8 @@ pub struct SourceError(pub String);
 /// The signed notes a node keeps about a log besides its checkpoint history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoredNote {
-    /// The latest checkpoint the node holds (for a mirror, the latest it fully verified).
+    /// The latest checkpoint the node holds (for a mirror, the latest it fully verified), if
+    /// it is kept apart from the history.
     Latest,
     /// The latest checkpoint with the cosignatures the node collected for it.
     Cosigned,

@@ -514,6 +514,10 @@ fn the_html_report_shows_findings_and_charts_without_external_assets() {
     b.push(&readings);
     let report = run(vec![a.input(LogKind::Own), b.input(LogKind::Mirror)], None);
     let page = html::render(&report);
+    // To look at the page: KVITTO_AUDIT_HTML=/tmp/audit.html cargo test -p kvitto-audit html
+    if let Some(path) = std::env::var_os("KVITTO_AUDIT_HTML") {
+        std::fs::write(path, &page).unwrap();
+    }
     assert!(page.starts_with("<!DOCTYPE html>"));
     assert!(page.contains("reading_billed_twice"));
     assert!(page.contains(&b.origin));
