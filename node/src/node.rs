@@ -181,6 +181,8 @@ pub async fn start(
         policy,
         challenges: kvitto_http::Challenges::default(),
         evidence,
+        // `kvitto audit --dir` writes its reports here; the regulator page serves them.
+        audit_dir: Some(dir.0.join("audit")),
     };
     let listener = TcpListener::bind(listen.unwrap_or(config.http_listen))
         .await

@@ -12,6 +12,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::common::*;
+use crate::network::Testnet;
 use crate::privacy::{
     driver_keygen, fetch_receipts, flip_hex, priced_charger, provision, session, Driver,
 };
@@ -267,6 +268,31 @@ async fn the_receipt_page_checks_in_the_browser_and_fails_tampered_receipts() {
         std::fs::write(Path::new(&dir).join("receipt.json"), &bytes).unwrap();
     }
 
+    // The driver page lists receipt files (here given in the address, as the checker takes
+    // one), each linked to the checker; markup in a receipt stays text.
+    let mut hostile = receipt.clone();
+    hostile["summary"]["evse_id"] = json!("<img src=x id=injected>");
+    let driver_url = format!(
+        "{}/driver#receipt={}&receipt={}",
+        node.url(),
+        URL_SAFE_NO_PAD.encode(&bytes),
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&hostile).unwrap())
+    );
+    let dom = dom_when(work.path(), &driver_url, "listed");
+    assert!(dom.contains("2 receipts"), "{dom}");
+    let row = text_of(&dom, "data-receipt", "receipt 1 (from the address)");
+    let total = receipt["summary"]["total_incl_vat"].as_str().unwrap();
+    for said in ["SE*TST*E7", &energy, total] {
+        assert!(row.contains(said), "{said:?} not in {row}");
+    }
+    assert!(
+        !dom.contains("id=\"injected\"") && dom.contains("&lt;img src=x id=injected&gt;"),
+        "{dom}"
+    );
+    assert!(dom.contains("href=\"/receipt#receipt="), "{dom}");
+    assert!(dom.contains("kvitto driver receipts --node"), "{dom}");
+    take_screenshot(work.path(), &driver_url, "driver", 1100);
+
     // Tampered copies fail the check that covers the change.
     tampered(work.path(), &node, &receipt, "reading_signatures", |v| {
         let text = v["readings"][1].as_str().unwrap().to_owned();
@@ -300,4 +326,187 @@ async fn the_receipt_page_checks_in_the_browser_and_fails_tampered_receipts() {
     let checks = outcomes(&dom);
     assert_eq!(checks["format"].0, "fail", "{checks:?}");
     assert!(dom.contains("not JSON"), "{dom}");
+}
+
+/// The start tag of the first element whose attribute `name` is `value`.
+fn tag_with<'a>(dom: &'a str, name: &str, value: &str) -> Option<&'a str> {
+    let at = dom.find(&format!(" {name}=\"{value}\""))?;
+    let start = dom[..at].rfind('<')?;
+    let end = dom[at..].find('>')? + at;
+    Some(&dom[start..end])
+}
+
+/// The text of the element that starts at the first tag with `name="value"`, tags removed.
+fn text_of(dom: &str, name: &str, value: &str) -> String {
+    let at = dom
+        .find(&format!(" {name}=\"{value}\""))
+        .unwrap_or_else(|| panic!("no element with {name}={value:?}: {dom}"));
+    let start = dom[..at].rfind('<').unwrap();
+    let tag_name: String = dom[start + 1..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let end = dom[at..].find(&format!("</{tag_name}>")).unwrap() + at;
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in dom[start..end].chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
+/// Opens `url` in headless Chromium and returns the DOM once the page says it is `state`.
+fn dom_when(work: &Path, url: &str, state: &str) -> String {
+    let dom = chromium(work, &["--dump-dom", url]);
+    let body = dom.find("<body").map(|at| &dom[at..]).unwrap_or_default();
+    let body_tag = &body[..body.find('>').unwrap_or(0)];
+    assert_eq!(
+        attribute(body_tag, "data-state"),
+        Some(state),
+        "{url} did not get to {state}: {dom}"
+    );
+    dom
+}
+
+/// Takes a screenshot of `url` into `work/<name>.png`, checks it is one, and keeps a copy in
+/// `KVITTO_WEB_KEEP` if set.
+fn take_screenshot(work: &Path, url: &str, name: &str, height: u32) {
+    let file = work.join(format!("{name}.png"));
+    chromium(
+        work,
+        &[
+            &format!("--window-size=1280,{height}"),
+            &format!("--screenshot={}", file.display()),
+            url,
+        ],
+    );
+    let png = std::fs::read(&file).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+        "{name}: not a screenshot ({} bytes)",
+        png.len()
+    );
+    if let Some(dir) = std::env::var_os("KVITTO_WEB_KEEP") {
+        std::fs::copy(&file, Path::new(&dir).join(format!("{name}.png"))).unwrap();
+    }
+}
+
+fn get_json(url: &str) -> (u16, Value) {
+    let response = reqwest::blocking::get(url).unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().unwrap_or(Value::Null))
+}
+
+/// Two members: the dashboard shows each log's sizes as `/v1/status` gives them, the peer, the
+/// recent sessions as `/v1/sessions/recent` lists them, and settlement as it stands; the
+/// regulator page shows an audit report's findings, hostile text as text.
+#[test]
+fn the_dashboard_and_the_regulator_page_show_what_the_node_serves() {
+    let work = tempfile::tempdir().unwrap();
+    let mut net = Testnet::init(2);
+    net.start(0);
+    net.start(1);
+    net.simulate(0, 2, 4);
+    net.simulate(1, 1, 2);
+    let (converged, report) = net.check(&[0, 1], 90);
+    assert!(converged, "{report}\n{}", net.logs_of(0));
+    let url = net.url(0);
+    // Wait for the peer to show as subscribed: the status page shows what the network layer saw.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        let (_, status) = get_json(&format!("{url}/v1/status"));
+        if status["peers"][0]["subscribed"] == true || Instant::now() > deadline {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(status["peers"][0]["connected"], true, "{status}");
+    assert_eq!(status["peers"][0]["subscribed"], true, "{status}");
+
+    let dom = dom_when(work.path(), &format!("{url}/"), "ready");
+    for log in status["logs"].as_array().unwrap() {
+        let id = log["id"].as_str().unwrap();
+        let row = tag_with(&dom, "data-log", id).unwrap_or_else(|| panic!("no row for {id}"));
+        assert_eq!(
+            attribute(row, "data-size"),
+            Some(log["size"].to_string().as_str()),
+            "{id}: {row}"
+        );
+        let cells = text_of(&dom, "data-log", id);
+        assert!(cells.contains(log["operator"].as_str().unwrap()), "{cells}");
+        assert!(log["witnessed_size"].as_u64().unwrap() > 0, "{log}");
+        assert!(
+            cells.contains("witnessed") && cells.contains("ago"),
+            "{cells}"
+        );
+    }
+    let peer = text_of(&dom, "data-peer", "SE*N02");
+    assert!(
+        peer.contains("connected") && peer.contains("subscribed"),
+        "{peer}"
+    );
+    assert!(dom.contains("No split view detected"), "{dom}");
+    let (_, recent) = get_json(&format!("{url}/v1/sessions/recent?limit=20"));
+    let sessions = recent["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 8, "2 chargers × 4 sessions: {recent}");
+    for session in sessions {
+        let row = text_of(&dom, "data-session", session["session"].as_str().unwrap());
+        let kwh = format!("{} kWh", session["energy_wh"].as_u64().unwrap() / 1000);
+        assert!(
+            row.contains(&kwh) && row.contains(&session["index"].to_string()),
+            "{row}: {session}"
+        );
+    }
+    let (settlement, _) = get_json(&format!("{url}/v1/settlement"));
+    if settlement == 404 {
+        assert!(dom.contains("No settlement period closed yet."), "{dom}");
+    } else {
+        assert!(
+            dom.contains("class=\"period\"") || dom.contains("No settlement period closed yet."),
+            "{dom}"
+        );
+    }
+    take_screenshot(work.path(), &format!("{url}/"), "dashboard", 2000);
+
+    // The regulator page before and after an audit; the report's text stays text.
+    let dom = dom_when(work.path(), &format!("{url}/regulator"), "ready");
+    assert!(dom.contains("No audit report yet."), "{dom}");
+    let audit = net.node_dir(0).join("audit");
+    std::fs::create_dir_all(&audit).unwrap();
+    let report = json!({
+        "verdict": "findings",
+        "findings": [
+            {"log": "kvitto/kvitto-testnet/se-n02", "index": 3, "rule": "price_commitment", "detail": "<img src=x id=injected>"},
+            {"log": "kvitto/kvitto-testnet/se-n01", "index": 5, "rule": "coarse_times", "message": "start not on the hour"},
+        ],
+        "checks": [{"name": "checkpoint_signatures", "outcome": "pass"}, {"name": "price_commitment", "outcome": "fail"}],
+    });
+    std::fs::write(audit.join("report.json"), report.to_string()).unwrap();
+    std::fs::write(audit.join("report.html"), "<h1>Audit</h1>").unwrap();
+    let dom = dom_when(work.path(), &format!("{url}/regulator"), "ready");
+    assert_eq!(
+        attribute(
+            tag_with(&dom, "data-verdict", "bad").unwrap(),
+            "data-verdict"
+        ),
+        Some("bad")
+    );
+    let finding = text_of(&dom, "data-finding", "price_commitment");
+    assert!(
+        finding.contains("kvitto/kvitto-testnet/se-n02") && finding.contains('3'),
+        "{finding}"
+    );
+    assert!(
+        !dom.contains("id=\"injected\"") && dom.contains("&lt;img src=x id=injected&gt;"),
+        "{dom}"
+    );
+    assert!(text_of(&dom, "data-finding", "coarse_times").contains("start not on the hour"));
+    assert!(text_of(&dom, "data-check", "price_commitment").contains("fail"));
+    assert!(dom.contains("href=\"/audit/report.html\""), "{dom}");
+    take_screenshot(work.path(), &format!("{url}/regulator"), "regulator", 1400);
 }

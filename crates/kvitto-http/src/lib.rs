@@ -16,12 +16,16 @@
 //! | `GET /v1/receipts/challenge` | anyone: a single-use challenge, no data |
 //! | `POST /v1/receipts` | the driver: a proof of possession of the secret behind the pseudonym, over a fresh challenge of this node; returns only that pseudonym's sessions |
 //! | `GET /receipt`, `GET /receipt/app.js` | anyone: the receipt checker page, static |
+//! | `GET /`, `GET /dashboard`, `GET /driver`, `GET /regulator`, `GET /assets/{name}` | anyone: static pages that read the public routes |
+//! | `GET /v1/sessions/recent` | anyone: the newest session records of the own log, as the log holds them |
+//! | `GET /v1/audit/report`, `GET /audit/report.html` | anyone: the report of `kvitto audit` over the public logs |
 //!
 //! Every route is behind a body-size limit, a timeout and a concurrency limit.
 
 mod admin;
 mod auth;
 mod custody;
+mod dashboard;
 mod error;
 mod ingest;
 pub mod limits;
@@ -64,6 +68,8 @@ pub struct AppState<S: KvStore> {
     /// How to ask other members' operators for evidence (a regulator's audit); `None` without
     /// a network.
     pub evidence: Option<Arc<dyn kvitto_service::EvidenceSource>>,
+    /// Where `kvitto audit` leaves `report.json` and `report.html`; `None` serves no report.
+    pub audit_dir: Option<std::path::PathBuf>,
 }
 
 impl<S: KvStore> Clone for AppState<S> {
@@ -81,6 +87,7 @@ impl<S: KvStore> Clone for AppState<S> {
             policy: self.policy.clone(),
             challenges: self.challenges.clone(),
             evidence: self.evidence.clone(),
+            audit_dir: self.audit_dir.clone(),
         }
     }
 }
@@ -95,7 +102,15 @@ pub fn router<S: KvStore>(state: AppState<S>) -> Router {
         .route("/v1/logs/{id}/witnessed", get(log::witnessed::<S>))
         .route("/v1/status", get(log::status::<S>))
         .route("/receipt", get(web::page))
-        .route("/receipt/app.js", get(web::script));
+        .route("/receipt/app.js", get(web::script))
+        .route("/", get(web::dashboard))
+        .route("/dashboard", get(web::dashboard))
+        .route("/driver", get(web::driver))
+        .route("/regulator", get(web::regulator))
+        .route("/assets/{name}", get(web::asset))
+        .route("/v1/sessions/recent", get(dashboard::recent_sessions::<S>))
+        .route("/v1/audit/report", get(dashboard::audit_report::<S>))
+        .route("/audit/report.html", get(dashboard::audit_report_html::<S>));
     let ingest = Router::new()
         .route("/v1/readings", post(ingest::readings::<S>))
         .layer(DefaultBodyLimit::max(limits::INGEST_BODY_BYTES_MAX));

@@ -23,4 +23,13 @@ pub const DRIVER_BODY_BYTES_MAX: usize = 1024;
 /// Batches longer than this are verified on the blocking pool, off the async workers.
 pub const VERIFY_INLINE_MAX: usize = 8;
 
+/// Session records `GET /v1/sessions/recent` returns by default, and at most.
+pub const RECENT_SESSIONS_DEFAULT: usize = 20;
+pub const RECENT_SESSIONS_MAX: usize = 50;
+/// Entries `GET /v1/sessions/recent` scans back from the checkpoint, whatever it finds.
+pub const RECENT_SESSIONS_SCAN_ENTRIES_MAX: u64 = 4096;
+/// Largest audit report file served (`GET /v1/audit/report`, `GET /audit/report.html`).
+pub const AUDIT_REPORT_BYTES_MAX: u64 = 16 * 1024 * 1024;
+
+const _: () = assert!(RECENT_SESSIONS_DEFAULT <= RECENT_SESSIONS_MAX);
 const _: () = assert!(READINGS_PER_REQUEST_MAX * SIGNED_LEN <= INGEST_BODY_BYTES_MAX);

@@ -44,6 +44,11 @@ struct Harness {
 }
 
 fn harness() -> Harness {
+    harness_with(None)
+}
+
+/// A harness whose node finds `kvitto audit` reports in `audit_dir`.
+fn harness_with(audit_dir: Option<std::path::PathBuf>) -> Harness {
     let network = NetworkId::of_name("test");
     let store = Arc::new(LogStore::open(MemoryStore::new()).unwrap());
     let (sequencer, view, _thread) = kvitto_service::Sequencer::start(
@@ -111,6 +116,7 @@ fn harness() -> Harness {
         policy: String::new(),
         challenges: crate::Challenges::default(),
         evidence: None,
+        audit_dir,
     };
     Harness {
         app: router(state),
@@ -506,4 +512,131 @@ async fn admin_lifecycle() {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_tariff"))
     );
     assert_eq!(h.store.size().unwrap(), 3);
+}
+
+/// GET `uri` without credentials: status, the headers and the body as text.
+async fn get_raw(app: &Router, uri: &str) -> (StatusCode, axum::http::HeaderMap, String) {
+    let request = Request::builder().uri(uri).body(Body::empty()).unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    (
+        parts.status,
+        parts.headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+/// The web pages, their assets, recent sessions and the audit report: public and read-only.
+#[tokio::test]
+async fn web_pages_and_their_data_are_public() {
+    let h = harness();
+    for uri in ["/", "/dashboard", "/driver", "/regulator", "/receipt"] {
+        let (status, headers, body) = get_raw(&h.app, uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert_eq!(headers["content-type"], "text/html; charset=utf-8", "{uri}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{uri}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.starts_with("default-src 'none'; script-src 'self';"),
+            "{uri}: {csp}"
+        );
+        assert!(!body.contains("<script>"), "{uri}: no inline script");
+        for page in ["/\"", "/driver\"", "/regulator\"", "/receipt\""] {
+            assert!(
+                body.contains(&format!("href=\"{page}")),
+                "{uri}: no link to {page}"
+            );
+        }
+        if uri != "/receipt" {
+            assert!(
+                csp.contains("style-src 'self';") && csp.contains("connect-src 'self';"),
+                "{uri}: {csp}"
+            );
+        }
+    }
+    for (name, kind) in [
+        ("kvitto.css", "text/css; charset=utf-8"),
+        ("kvitto.js", "text/javascript; charset=utf-8"),
+        ("dashboard.js", "text/javascript; charset=utf-8"),
+        ("driver.js", "text/javascript; charset=utf-8"),
+        ("regulator.js", "text/javascript; charset=utf-8"),
+    ] {
+        let (status, headers, body) = get_raw(&h.app, &format!("/assets/{name}")).await;
+        assert_eq!(
+            (status, &headers["content-type"]),
+            (StatusCode::OK, &kind.parse().unwrap())
+        );
+        assert!(
+            !body.contains("innerHTML"),
+            "{name} must build the DOM from text nodes"
+        );
+    }
+    let (status, value) = call(&h.app, "GET", "/assets/..%2fsrc%2flib.rs", None, None).await;
+    assert_eq!(
+        (status, value["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+
+    let (status, value) = call(&h.app, "GET", "/v1/sessions/recent", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    assert_eq!(value["sessions"], json!([]));
+    let (status, value) = call(&h.app, "GET", "/v1/sessions/recent?limit=50", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    for bad in ["limit=0", "limit=51", "limit=x", "other=1"] {
+        let (status, value) = call(
+            &h.app,
+            "GET",
+            &format!("/v1/sessions/recent?{bad}"),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {value}");
+    }
+    // Without an audit directory, or before the first audit: 404 in the API's shape.
+    for uri in ["/v1/audit/report", "/audit/report.html"] {
+        let (status, value) = call(&h.app, "GET", uri, None, None).await;
+        assert_eq!(
+            (status, value["error"]["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("not_found")),
+            "{uri}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let h = harness_with(Some(dir.path().to_path_buf()));
+    let (status, _) = call(&h.app, "GET", "/v1/audit/report", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    std::fs::write(
+        dir.path().join("report.json"),
+        r#"{"verdict":"clean","findings":[]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("report.html"),
+        "<h1>Audit</h1><script>alert(1)</script>",
+    )
+    .unwrap();
+    let (status, headers, body) = get_raw(&h.app, "/v1/audit/report").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["verdict"],
+        "clean"
+    );
+    let (status, headers, body) = get_raw(&h.app, "/audit/report.html").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers["content-security-policy"],
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        "the report may style itself inline, and run nothing"
+    );
+    assert!(body.starts_with("<h1>Audit</h1>"));
+    // A report being rewritten is not served as one.
+    std::fs::write(dir.path().join("report.json"), r#"{"verdict":"#).unwrap();
+    let (status, value) = call(&h.app, "GET", "/v1/audit/report", None, None).await;
+    assert_eq!(
+        (status, value["error"]["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("report_unreadable"))
+    );
 }

@@ -874,6 +874,7 @@ impl<S: KvStore> Main<S> {
                 peer_id: p.peer_id.to_string(),
                 connected: p.connected,
                 rtt_ms: p.rtt_ms,
+                subscribed: p.subscribed,
                 last_error: p.last_error,
             })
             .collect();

@@ -154,6 +154,8 @@ pub struct PeerView {
     pub peer_id: String,
     pub connected: bool,
     pub rtt_ms: Option<u64>,
+    /// Subscribed to the witness topic: gossip published here reaches it directly.
+    pub subscribed: bool,
     pub last_error: Option<String>,
 }
 
