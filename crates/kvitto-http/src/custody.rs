@@ -454,82 +454,23 @@ fn audit<S: KvStore>(
     session: SessionId,
     disclosed: kvitto_service::DisclosedEvidence,
 ) -> Result<Audit, ApiError> {
-    use kvitto_core::entry::Entry;
-    use kvitto_privacy::{EvidenceKey, SealedEvidence, SessionContext};
-    let mismatch = |m: String| ApiError::new(StatusCode::BAD_GATEWAY, "evidence_mismatch", m);
-    let index = disclosed.index;
-    let entry = served
-        .store
-        .entry(index)
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::CONFLICT,
-                "not_replicated",
-                format!("this node's mirror does not hold entry {index} yet; try again shortly"),
-            )
-        })?;
-    let record = match Entry::decode(&entry) {
-        Ok(Entry::SessionClosed(r)) if r.session == session => r,
-        _ => {
-            return Err(mismatch(format!(
-                "entry {index} is not this session's record"
-            )))
+    use kvitto_service::receipts::{open_disclosed, DisclosedError};
+    let opened = open_disclosed(served, policy, session, disclosed).map_err(|e| match e {
+        DisclosedError::NotReplicated(_) => {
+            ApiError::new(StatusCode::CONFLICT, "not_replicated", e.to_string())
         }
-    };
-    let privacy = record
-        .privacy
-        .as_ref()
-        .ok_or_else(|| mismatch("the record binds no evidence".into()))?;
-    let ctx = SessionContext::new(&served.info.origin, record.key_id.0, session.0)
-        .map_err(ApiError::internal)?;
-    let sealed = SealedEvidence::from_bytes(&disclosed.sealed)
-        .map_err(|e| mismatch(format!("the sealed bundle: {e}")))?;
-    if sealed.digest(&ctx) != privacy.evidence_digest {
-        return Err(mismatch(
-            "the bundle is not the one the ledger binds".into(),
-        ));
-    }
-    let plain = EvidenceKey::from_bytes(disclosed.key)
-        .open(&ctx, &sealed)
-        .map_err(|_| mismatch("the key does not open the bundle".into()))?;
-    let bundle: EvidenceBundle = serde_json::from_slice(&plain)
-        .map_err(|e| mismatch(format!("the bundle does not parse: {e}")))?;
-    let board = served.witness.get();
-    let note = board.witnessed.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "not_witnessed",
-            "no checkpoint of this log is witnessed yet",
-        )
-    })?;
-    let receipt = build_receipt(
-        &served.store,
-        &served.info,
-        policy,
-        ReceiptCheckpoint {
-            note: &note,
-            size: board.witnessed_size,
-        },
-        index,
-        &bundle,
-    )
-    .map_err(|e| match e {
-        ReceiptError::NotYetCovered { .. } => {
+        DisclosedError::NotWitnessed(_) => {
             ApiError::new(StatusCode::CONFLICT, "not_witnessed", e.to_string())
         }
-        other => mismatch(other.to_string()),
+        DisclosedError::Mismatch(_) => {
+            ApiError::new(StatusCode::BAD_GATEWAY, "evidence_mismatch", e.to_string())
+        }
+        DisclosedError::Internal(_) => ApiError::internal(e),
     })?;
-    let trusted = kvitto_tlog::policy::Policy::parse(policy).map_err(ApiError::internal)?;
-    let report = kvitto_receipt::verify(
-        receipt.to_json().as_bytes(),
-        kvitto_receipt::Trust::Policy(&trusted),
-        &mut OsRng,
-    );
     Ok(Audit {
-        verified: report.all_passed(),
-        checks: report.checks,
-        bundle,
-        receipt,
+        verified: opened.report.all_passed(),
+        checks: opened.report.checks,
+        bundle: opened.bundle,
+        receipt: opened.receipt,
     })
 }

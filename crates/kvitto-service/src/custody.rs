@@ -467,6 +467,8 @@ struct Sealed {
     evidence: Vec<u8>,
     /// Both amount openings (40 + 40 bytes).
     openings: Vec<u8>,
+    /// The eMSP the session is billed to: the token's party, if a token authorised it.
+    counterparty: Option<String>,
 }
 
 /// Prices, commits and seals one session for `person`. The expensive part: one Bulletproofs
@@ -533,6 +535,10 @@ fn compute_seal<R: RngCore + CryptoRng>(
     }];
     evidence.extend_from_slice(&sealed.to_bytes());
     Ok(Sealed {
+        counterparty: person
+            .token
+            .as_ref()
+            .map(|t| format!("{}*{}", t.country_code, t.party_id)),
         privacy: SessionPrivacy {
             amount_excl_vat: commitments.amount_excl_vat.to_bytes(),
             amount_incl_vat: commitments.amount_incl_vat.to_bytes(),
@@ -557,6 +563,7 @@ fn stage_seal(
     sealed: Sealed,
 ) {
     record.privacy = Some(sealed.privacy);
+    record.counterparty = sealed.counterparty;
     let mut evidence = index.to_be_bytes().to_vec();
     evidence.extend_from_slice(&sealed.evidence);
     batch.put(Cf::Evidence, record.session.0.to_vec(), evidence);

@@ -18,6 +18,8 @@ pub mod limits;
 pub mod logs;
 pub mod receipts;
 pub mod sequencer;
+pub mod settlement;
+pub mod settlement_index;
 pub mod view;
 
 pub use logs::{
@@ -25,7 +27,8 @@ pub use logs::{
     WitnessBoard, WitnessInfo,
 };
 pub use sequencer::{
-    Command, ExpiryReport, IngestError, IngestReceipt, Sequencer, SequencerConfig, SequencerHandle,
+    AnswerPlan, Command, ExpiryReport, IngestError, IngestReceipt, Sequencer, SequencerConfig,
+    SequencerHandle,
 };
 pub use view::{LogView, Published};
 

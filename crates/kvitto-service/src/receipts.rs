@@ -174,3 +174,103 @@ fn summary(
         total_incl_vat: incl,
     })
 }
+
+/// Why a disclosed bundle cannot be audited.
+#[derive(Debug, Error)]
+pub enum DisclosedError {
+    /// The mirror does not hold the record yet.
+    #[error("this node's mirror does not hold entry {0} yet; try again shortly")]
+    NotReplicated(u64),
+    /// No witnessed checkpoint covers the record yet.
+    #[error("{0}")]
+    NotWitnessed(String),
+    /// The bundle, key or record do not fit together.
+    #[error("{0}")]
+    Mismatch(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// A disclosed bundle, opened and checked: the bundle, the receipt rebuilt from the mirror, and
+/// the verifier's report under the node's policy.
+pub struct OpenedEvidence {
+    pub bundle: EvidenceBundle,
+    pub receipt: Receipt,
+    pub report: kvitto_receipt::Report,
+}
+
+/// Opens a disclosed evidence bundle of `session` against `served` (a mirror): its digest must
+/// be the one the ledger record binds, the key must open it, and the receipt rebuilt from the
+/// mirror is verified under `policy`. The regulator's audit and the eMSP's statement check.
+pub fn open_disclosed<S: KvStore>(
+    served: &crate::logs::ServedLog<S>,
+    policy: &str,
+    session: kvitto_core::keys::SessionId,
+    disclosed: crate::DisclosedEvidence,
+) -> Result<OpenedEvidence, DisclosedError> {
+    use kvitto_privacy::{EvidenceKey, SealedEvidence, SessionContext};
+    let mismatch = DisclosedError::Mismatch;
+    let index = disclosed.index;
+    let entry = served
+        .store
+        .entry(index)
+        .map_err(|e| DisclosedError::Internal(e.to_string()))?
+        .ok_or(DisclosedError::NotReplicated(index))?;
+    let record = match Entry::decode(&entry) {
+        Ok(Entry::SessionClosed(r)) if r.session == session => r,
+        _ => {
+            return Err(mismatch(format!(
+                "entry {index} is not this session's record"
+            )))
+        }
+    };
+    let privacy = record
+        .privacy
+        .as_ref()
+        .ok_or_else(|| mismatch("the record binds no evidence".into()))?;
+    let ctx = SessionContext::new(&served.info.origin, record.key_id.0, session.0)
+        .map_err(|e| DisclosedError::Internal(e.to_string()))?;
+    let sealed = SealedEvidence::from_bytes(&disclosed.sealed)
+        .map_err(|e| mismatch(format!("the sealed bundle: {e}")))?;
+    if sealed.digest(&ctx) != privacy.evidence_digest {
+        return Err(mismatch(
+            "the bundle is not the one the ledger binds".into(),
+        ));
+    }
+    let plain = EvidenceKey::from_bytes(disclosed.key)
+        .open(&ctx, &sealed)
+        .map_err(|_| mismatch("the key does not open the bundle".into()))?;
+    let bundle: EvidenceBundle = serde_json::from_slice(&plain)
+        .map_err(|e| mismatch(format!("the bundle does not parse: {e}")))?;
+    let board = served.witness.get();
+    let note = board.witnessed.ok_or_else(|| {
+        DisclosedError::NotWitnessed("no checkpoint of this log is witnessed yet".into())
+    })?;
+    let receipt = build_receipt(
+        &served.store,
+        &served.info,
+        policy,
+        ReceiptCheckpoint {
+            note: &note,
+            size: board.witnessed_size,
+        },
+        index,
+        &bundle,
+    )
+    .map_err(|e| match e {
+        ReceiptError::NotYetCovered { .. } => DisclosedError::NotWitnessed(e.to_string()),
+        other => mismatch(other.to_string()),
+    })?;
+    let trusted = kvitto_tlog::policy::Policy::parse(policy)
+        .map_err(|e| DisclosedError::Internal(e.to_string()))?;
+    let report = kvitto_receipt::verify(
+        receipt.to_json().as_bytes(),
+        kvitto_receipt::Trust::Policy(&trusted),
+        &mut rand_core::OsRng,
+    );
+    Ok(OpenedEvidence {
+        bundle,
+        receipt,
+        report,
+    })
+}

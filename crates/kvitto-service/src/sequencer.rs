@@ -9,6 +9,7 @@ use kvitto_core::entry::{
 };
 use kvitto_core::keys::{KeyId, SessionId};
 use kvitto_core::reading::SignedReading;
+use kvitto_core::settlement::{AnswerItem, AnswerOutcome, DisputeAnswer, DisputeReason, EntryRef};
 use kvitto_ledger::{
     Effects, IngestConfig, Ledger, ReadingArchive, RecordLookup, RegistryError, Rejection,
     VerifiedReading,
@@ -23,6 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::custody::{
     self, CloseContext, CustodyError, ErasureReport, Retention, TokenInput, TokenOutcome,
 };
+use crate::settlement::{CreditAt, SettlementBook};
 use crate::view::{LogView, Published};
 use crate::{limits, CheckpointSigner, Clock};
 
@@ -79,6 +81,21 @@ pub enum IngestError {
 
 type Reply<T> = oneshot::Sender<Result<T, IngestError>>;
 
+/// How the CPO answers one disputed item.
+#[derive(Debug, Clone)]
+pub enum AnswerPlan {
+    /// Refund the whole session with a credit note.
+    Credit {
+        session_index: u64,
+        reason: DisputeReason,
+    },
+    /// Uphold the item, saying why.
+    Reject {
+        session_index: Option<u64>,
+        reason: String,
+    },
+}
+
 pub enum Command {
     Ingest {
         readings: Vec<VerifiedReading>,
@@ -117,6 +134,25 @@ pub enum Command {
     },
     /// Erase people and amount openings whose retention period ended.
     Expire { reply: Reply<ExpiryReport> },
+    /// Close a settlement period: one statement per counterparty and currency with sessions or
+    /// credit notes since its last statement. Replies with the statements' indices.
+    IssueStatements {
+        period_start_ms: u64,
+        period_end_ms: u64,
+        reply: Reply<Vec<u64>>,
+    },
+    /// Append an acknowledgement or a dispute of another log's statement.
+    Settle {
+        entry: Box<Entry>,
+        reply: Reply<u64>,
+    },
+    /// Answer a dispute: credit notes for the items credited, then the answer. Replies with the
+    /// answer's index.
+    AnswerDispute {
+        dispute: EntryRef,
+        items: Vec<AnswerPlan>,
+        reply: Reply<u64>,
+    },
     /// Time passed: sign a checkpoint if one is due.
     Tick,
 }
@@ -139,6 +175,9 @@ impl std::fmt::Debug for Command {
             Command::Erase { .. } => "Erase",
             Command::Disclose { .. } => "Disclose",
             Command::Expire { .. } => "Expire",
+            Command::IssueStatements { .. } => "IssueStatements",
+            Command::Settle { .. } => "Settle",
+            Command::AnswerDispute { .. } => "AnswerDispute",
             Command::Tick => "Tick",
         };
         f.write_str(name)
@@ -219,6 +258,40 @@ impl SequencerHandle {
             .await
     }
 
+    pub async fn issue_statements(
+        &self,
+        period_start_ms: u64,
+        period_end_ms: u64,
+    ) -> Result<Vec<u64>, IngestError> {
+        self.call(|reply| Command::IssueStatements {
+            period_start_ms,
+            period_end_ms,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn settle(&self, entry: Entry) -> Result<u64, IngestError> {
+        self.call(|reply| Command::Settle {
+            entry: Box::new(entry),
+            reply,
+        })
+        .await
+    }
+
+    pub async fn answer_dispute(
+        &self,
+        dispute: EntryRef,
+        items: Vec<AnswerPlan>,
+    ) -> Result<u64, IngestError> {
+        self.call(|reply| Command::AnswerDispute {
+            dispute,
+            items,
+            reply,
+        })
+        .await
+    }
+
     pub async fn expire(&self) -> Result<ExpiryReport, IngestError> {
         self.call(|reply| Command::Expire { reply }).await
     }
@@ -240,6 +313,9 @@ pub struct Sequencer<S: KvStore> {
     config: SequencerConfig,
     checkpoint_size: u64,
     checkpoint_at_ms: u64,
+    /// Follows the log for settlement; caught up only when a period closes or a dispute is
+    /// answered.
+    book: SettlementBook,
 }
 
 #[derive(Debug, Error)]
@@ -323,6 +399,7 @@ impl<S: KvStore> Sequencer<S> {
             config,
             checkpoint_size,
             checkpoint_at_ms: now,
+            book: SettlementBook::default(),
         };
         let thread = thread::Builder::new()
             .name("kvitto-sequencer".into())
@@ -526,6 +603,64 @@ impl<S: KvStore> Sequencer<S> {
                         let _ = reply.send(result.map_err(IngestError::from));
                     }));
                 }
+                Command::IssueStatements {
+                    period_start_ms,
+                    period_end_ms,
+                    reply,
+                } => {
+                    self.stage_queued(&mut batch, &mut queued, &mut presealed, &staged, now);
+                    self.flush(&mut batch);
+                    let result =
+                        self.issue_statements((period_start_ms, period_end_ms))
+                            .map(|all| {
+                                let indices = all.iter().map(|e| e.entries[0].0).collect();
+                                queued.extend(all);
+                                indices
+                            });
+                    answers.push(Box::new(move || {
+                        let _ = reply.send(result);
+                    }));
+                }
+                Command::Settle { entry, reply } => {
+                    let result = match *entry {
+                        entry @ (Entry::StatementAcknowledged(_) | Entry::StatementDisputed(_)) => {
+                            self.ledger.settle(entry).map_err(IngestError::from)
+                        }
+                        other => Err(IngestError::Registry(RegistryError::InvalidField {
+                            field: "entry",
+                            reason: format!(
+                                "{} is appended by its own command, not as a settlement answer",
+                                other.type_name()
+                            ),
+                        })),
+                    }
+                    .map(|effects| {
+                        let index = effects.entries[0].0;
+                        queued.push(effects);
+                        index
+                    });
+                    answers.push(Box::new(move || {
+                        let _ = reply.send(result);
+                    }));
+                }
+                Command::AnswerDispute {
+                    dispute,
+                    items,
+                    reply,
+                } => {
+                    self.stage_queued(&mut batch, &mut queued, &mut presealed, &staged, now);
+                    self.flush(&mut batch);
+                    let result = self
+                        .answer_dispute(&mut batch, now, dispute, items)
+                        .map(|all| {
+                            let index = all.last().map_or(0, |e| e.entries[0].0);
+                            queued.extend(all);
+                            index
+                        });
+                    answers.push(Box::new(move || {
+                        let _ = reply.send(result);
+                    }));
+                }
                 Command::Tick => {}
             }
         }
@@ -684,6 +819,106 @@ impl<S: KvStore> Sequencer<S> {
             }
         }
         Ok(ExpiryReport { people, amounts })
+    }
+
+    /// Statements for the period, appended to the ledger (not yet staged). All or none.
+    fn issue_statements(&mut self, period: (u64, u64)) -> Result<Vec<Effects>, IngestError> {
+        self.book.catch_up(&self.store, self.ledger.size())?;
+        let origin = self.signer.origin().to_owned();
+        let issued =
+            self.book
+                .statements(&self.store, &origin, self.ledger.size(), period, &mut OsRng)?;
+        let mut all = Vec::with_capacity(issued.len());
+        for issued in issued {
+            // Checked before any is appended would be nicer; a statement the book built and
+            // the ledger refuses is a bug, and stops the node rather than leave half a period.
+            let effects = self
+                .ledger
+                .settle(Entry::SettlementStatement(issued.statement))
+                .unwrap_or_else(|e| fail_stop(&format!("a statement was refused: {e}")));
+            if effects.entries[0].0 != issued.index {
+                fail_stop("a statement was appended at another index than it was proven for");
+            }
+            all.push(effects);
+        }
+        Ok(all)
+    }
+
+    /// Credit notes for the credited items, then the answer, appended to the ledger.
+    fn answer_dispute(
+        &mut self,
+        batch: &mut Batch,
+        now: u64,
+        dispute: EntryRef,
+        plans: Vec<AnswerPlan>,
+    ) -> Result<Vec<Effects>, IngestError> {
+        check_answer(&dispute, &plans)?;
+        self.book.catch_up(&self.store, self.ledger.size())?;
+        let origin = self.signer.origin().to_owned();
+        // Build every credit first: nothing is appended if one cannot be.
+        let mut credits = Vec::new();
+        for plan in &plans {
+            if let AnswerPlan::Credit {
+                session_index,
+                reason,
+            } = plan
+            {
+                let index = self.ledger.size() + credits.len() as u64;
+                let mut staged = Batch::default();
+                let credit = self.book.credit(
+                    &self.store,
+                    &mut staged,
+                    CreditAt {
+                        origin: &origin,
+                        index,
+                        now_ms: now,
+                        session_index: *session_index,
+                        reason: *reason,
+                        dispute: Some(dispute.clone()),
+                    },
+                    &mut OsRng,
+                )?;
+                credits.push((credit, staged));
+            }
+        }
+        let mut all = Vec::new();
+        let mut credit_indices = Vec::new();
+        let mut retained = Batch::default();
+        for (credit, staged) in credits {
+            let effects = self
+                .ledger
+                .settle(Entry::CreditNote(credit))
+                .unwrap_or_else(|e| fail_stop(&format!("a credit note was refused: {e}")));
+            credit_indices.push(effects.entries[0].0);
+            retained.append(staged);
+            all.push(effects);
+        }
+        let mut credit_indices = credit_indices.into_iter();
+        let items = plans
+            .into_iter()
+            .map(|plan| match plan {
+                AnswerPlan::Credit { session_index, .. } => AnswerItem {
+                    session_index: Some(session_index),
+                    outcome: AnswerOutcome::Credited {
+                        credit_index: credit_indices.next().unwrap_or_default(),
+                    },
+                },
+                AnswerPlan::Reject {
+                    session_index,
+                    reason,
+                } => AnswerItem {
+                    session_index,
+                    outcome: AnswerOutcome::Rejected { reason },
+                },
+            })
+            .collect();
+        let answer = self
+            .ledger
+            .settle(Entry::DisputeAnswered(DisputeAnswer { dispute, items }))
+            .unwrap_or_else(|e| fail_stop(&format!("a dispute answer was refused: {e}")));
+        all.push(answer);
+        batch.append(retained);
+        Ok(all)
     }
 
     fn stage(&mut self, batch: &mut Batch, effects: &Effects) {
@@ -847,6 +1082,48 @@ impl<S: KvStore> ReadingArchive for GroupArchive<'_, S> {
 
 /// Storage failed under the sequencer: the in-memory state may now be ahead of the disk. The only
 /// safe move is to stop; a restart reloads from what is durable.
+/// What the ledger will check of an answer, checked before its credit notes are appended, so an
+/// answer is appended whole or not at all.
+fn check_answer(dispute: &EntryRef, plans: &[AnswerPlan]) -> Result<(), IngestError> {
+    let invalid = |field: &'static str, reason: String| {
+        Err(IngestError::Registry(RegistryError::InvalidField {
+            field,
+            reason,
+        }))
+    };
+    let text_ok = |t: &str| {
+        !t.is_empty()
+            && t.len() <= kvitto_core::limits::TEXT_LEN_MAX
+            && !t.chars().any(char::is_control)
+    };
+    if !text_ok(&dispute.origin) {
+        return invalid("dispute.origin", "a log origin line".into());
+    }
+    if plans.is_empty() || plans.len() > kvitto_core::limits::DISPUTE_ITEMS_MAX {
+        return invalid(
+            "items",
+            format!(
+                "1 to {} answered items",
+                kvitto_core::limits::DISPUTE_ITEMS_MAX
+            ),
+        );
+    }
+    for plan in plans {
+        if let AnswerPlan::Reject { reason, .. } = plan {
+            if !text_ok(reason) {
+                return invalid(
+                    "reason",
+                    format!(
+                        "a rejection says why in 1 to {} bytes, without control characters",
+                        kvitto_core::limits::TEXT_LEN_MAX
+                    ),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 fn fail_stop(message: &str) -> ! {
     tracing::error!("{message}; stopping the node");
     eprintln!("kvitto: fatal: {message}");

@@ -1,0 +1,404 @@
+//! Settlement across the network, as one node sees it from its own log and its mirrors: every
+//! statement, credit note, acknowledgement, dispute and answer, which statements are still open,
+//! which readings are billed in more than one session, and the period overview with netting.
+//!
+//! [`SettlementIndex::refresh`] reads only the entries appended since the last call, so the
+//! index is cheap to keep current. It holds public ledger data only.
+
+use std::collections::{BTreeMap, HashMap};
+
+use kvitto_core::entry::{Entry, SessionRecord};
+use kvitto_core::keys::KeyId;
+use kvitto_core::settlement::{
+    CreditNote, DisputeAnswer, SettlementStatement, StatementAcknowledgement, StatementDispute,
+};
+use kvitto_ledger::settlement::Coverage;
+use kvitto_store::{KvStore, LogStore, StoreError};
+use serde::Serialize;
+
+use crate::logs::LogSet;
+use crate::settlement::tariff_currency;
+
+/// Where an entry is: its log, the log's operator, its index and leaf hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct At {
+    pub origin: String,
+    pub operator: String,
+    pub index: u64,
+    #[serde(with = "hex32")]
+    pub leaf_hash: [u8; 32],
+}
+
+impl At {
+    pub fn entry_ref(&self) -> kvitto_core::settlement::EntryRef {
+        kvitto_core::settlement::EntryRef {
+            origin: self.origin.clone(),
+            index: self.index,
+            leaf_hash: self.leaf_hash,
+        }
+    }
+
+    fn is(&self, r: &kvitto_core::settlement::EntryRef) -> bool {
+        self.origin == r.origin && self.index == r.index && self.leaf_hash == r.leaf_hash
+    }
+}
+
+/// A session record's readings, for finding readings billed twice.
+#[derive(Debug, Clone)]
+pub struct BilledReadings {
+    pub origin: String,
+    pub index: u64,
+    pub first_counter: u64,
+    pub last_counter: u64,
+}
+
+#[derive(Debug, Default)]
+struct LogScan {
+    operator: String,
+    scanned_to: u64,
+    currencies: HashMap<u64, String>,
+}
+
+/// See the module docs.
+#[derive(Debug, Default)]
+pub struct SettlementIndex {
+    logs: BTreeMap<String, LogScan>,
+    pub statements: Vec<(At, SettlementStatement)>,
+    pub credits: Vec<(At, CreditNote)>,
+    pub acknowledgements: Vec<(At, StatementAcknowledgement)>,
+    pub disputes: Vec<(At, StatementDispute)>,
+    pub answers: Vec<(At, DisputeAnswer)>,
+    readings: HashMap<KeyId, Vec<BilledReadings>>,
+}
+
+/// Where a statement stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatementStatus {
+    Pending,
+    Acknowledged,
+    Disputed,
+    /// Disputed, and the CPO answered.
+    Answered,
+}
+
+impl SettlementIndex {
+    /// Reads what every log appended since the last refresh.
+    pub fn refresh<S: KvStore>(&mut self, logs: &LogSet<S>) -> Result<(), StoreError> {
+        for log in logs.iter() {
+            let size = log.view.published().size;
+            let scan = self.logs.entry(log.info.origin.clone()).or_default();
+            scan.operator.clone_from(&log.info.operator);
+            let from = scan.scanned_to;
+            if from >= size {
+                continue;
+            }
+            let origin = log.info.origin.clone();
+            let operator = log.info.operator.clone();
+            let mut index = from;
+            while index < size {
+                let count = 512.min((size - index) as usize);
+                let chunk = log.store.entries(index, count)?;
+                if chunk.is_empty() {
+                    break;
+                }
+                for bytes in chunk {
+                    if let Ok(entry) = Entry::decode(&bytes) {
+                        let at = At {
+                            origin: origin.clone(),
+                            operator: operator.clone(),
+                            index,
+                            leaf_hash: kvitto_tlog::merkle::leaf_hash(&bytes).0,
+                        };
+                        self.add(at, entry);
+                    }
+                    index += 1;
+                }
+            }
+            if let Some(scan) = self.logs.get_mut(&origin) {
+                scan.scanned_to = index;
+            }
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, at: At, entry: Entry) {
+        match entry {
+            Entry::TariffPublished(t) => {
+                if let Some(currency) = tariff_currency(&t.tariff_json) {
+                    if let Some(scan) = self.logs.get_mut(&at.origin) {
+                        scan.currencies.insert(at.index, currency);
+                    }
+                }
+            }
+            Entry::SessionClosed(record) => {
+                self.readings
+                    .entry(record.key_id)
+                    .or_default()
+                    .push(BilledReadings {
+                        origin: at.origin,
+                        index: at.index,
+                        first_counter: record.first_counter,
+                        last_counter: record.last_counter,
+                    });
+            }
+            Entry::SettlementStatement(s) => self.statements.push((at, s)),
+            Entry::CreditNote(c) => self.credits.push((at, c)),
+            Entry::StatementAcknowledged(a) => self.acknowledgements.push((at, a)),
+            Entry::StatementDisputed(d) => self.disputes.push((at, d)),
+            Entry::DisputeAnswered(a) => self.answers.push((at, a)),
+            _ => {}
+        }
+    }
+
+    /// The currency of the tariff at `tariff_index` of the log `origin`.
+    pub fn currency(&self, origin: &str, tariff_index: u64) -> Option<String> {
+        self.logs.get(origin)?.currencies.get(&tariff_index).cloned()
+    }
+
+    /// The counterparty's answer to a statement: an acknowledgement or a dispute, from the
+    /// counterparty's own log (an answer from any other log does not count).
+    fn response(&self, at: &At, s: &SettlementStatement) -> StatementStatus {
+        let acked = self
+            .acknowledgements
+            .iter()
+            .any(|(a, ack)| a.operator == s.counterparty && at.is(&ack.statement));
+        if acked {
+            return StatementStatus::Acknowledged;
+        }
+        let dispute = self
+            .disputes
+            .iter()
+            .find(|(d, dispute)| d.operator == s.counterparty && at.is(&dispute.statement));
+        match dispute {
+            None => StatementStatus::Pending,
+            Some((d, _)) if self.answer_to(d).is_some() => StatementStatus::Answered,
+            Some(_) => StatementStatus::Disputed,
+        }
+    }
+
+    pub fn status(&self, at: &At, s: &SettlementStatement) -> StatementStatus {
+        self.response(at, s)
+    }
+
+    /// The dispute of a statement by its counterparty, if any.
+    pub fn dispute_of(&self, at: &At, s: &SettlementStatement) -> Option<&(At, StatementDispute)> {
+        self.disputes
+            .iter()
+            .find(|(d, dispute)| d.operator == s.counterparty && at.is(&dispute.statement))
+    }
+
+    /// The CPO's answer to a dispute, from the log the statement is on.
+    pub fn answer_to(&self, dispute: &At) -> Option<&(At, DisputeAnswer)> {
+        let statement_origin = self
+            .disputes
+            .iter()
+            .find(|(d, _)| d == dispute)
+            .map(|(_, d)| d.statement.origin.clone())?;
+        self.answers
+            .iter()
+            .find(|(a, answer)| a.origin == statement_origin && dispute.is(&answer.dispute))
+    }
+
+    /// Statements to `party` not yet acknowledged or disputed.
+    pub fn open_statements(&self, party: &str) -> Vec<(At, SettlementStatement)> {
+        self.statements
+            .iter()
+            .filter(|(at, s)| {
+                s.counterparty == party && self.response(at, s) == StatementStatus::Pending
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Disputes of statements on `origin` not yet answered there.
+    pub fn open_disputes(&self, origin: &str) -> Vec<(At, StatementDispute)> {
+        self.disputes
+            .iter()
+            .filter(|(at, d)| d.statement.origin == origin && self.answer_to(at).is_none())
+            .cloned()
+            .collect()
+    }
+
+    /// Other session records, on any log, that bill any of the readings `first..=last` of the
+    /// charger key `key_id`.
+    pub fn billed_elsewhere(
+        &self,
+        key_id: &KeyId,
+        first: u64,
+        last: u64,
+        origin: &str,
+        index: u64,
+    ) -> Vec<BilledReadings> {
+        self.readings
+            .get(key_id)
+            .into_iter()
+            .flatten()
+            .filter(|b| !(b.origin == origin && b.index == index))
+            .filter(|b| b.first_counter <= last && first <= b.last_counter)
+            .cloned()
+            .collect()
+    }
+
+    /// The commitments the statement at `at` covers, from its log's store.
+    pub fn coverage<S: KvStore>(
+        &self,
+        store: &LogStore<S>,
+        at: &At,
+        s: &SettlementStatement,
+    ) -> Result<(Coverage, Vec<(u64, SessionRecord)>), StoreError> {
+        let mut coverage = Coverage::default();
+        let mut records = Vec::new();
+        let currency_of = |i: u64| self.currency(&at.origin, i);
+        let mut index = s.from_index;
+        while index < at.index {
+            let count = 512.min((at.index - index) as usize);
+            let chunk = store.entries(index, count)?;
+            if chunk.is_empty() {
+                break;
+            }
+            for bytes in chunk {
+                if let Ok(entry) = Entry::decode(&bytes) {
+                    let before = coverage.sessions.len();
+                    coverage.add(index, &entry, &s.counterparty, &s.currency, &currency_of);
+                    if coverage.sessions.len() > before {
+                        if let Entry::SessionClosed(record) = entry {
+                            records.push((index, record));
+                        }
+                    }
+                }
+                index += 1;
+            }
+        }
+        Ok((coverage, records))
+    }
+
+    /// The overview of every period: statements by CPO and eMSP with their status and disputes,
+    /// and the netting of the acknowledged ones per period.
+    pub fn overview(&self) -> Overview {
+        let mut periods: BTreeMap<(u64, u64), Vec<StatementRow>> = BTreeMap::new();
+        for (at, s) in &self.statements {
+            let status = self.response(at, s);
+            let dispute = self.dispute_of(at, s).map(|(d, dispute)| DisputeRow {
+                origin: d.origin.clone(),
+                index: d.index,
+                items: dispute
+                    .items
+                    .iter()
+                    .map(|i| DisputeItemRow {
+                        session_index: i.session_index,
+                        reason: i.reason.name(),
+                    })
+                    .collect(),
+                answered: self.answer_to(d).map(|(a, _)| a.index),
+            });
+            periods
+                .entry((s.period_start_ms, s.period_end_ms))
+                .or_default()
+                .push(StatementRow {
+                    cpo: at.operator.clone(),
+                    emsp: s.counterparty.clone(),
+                    origin: at.origin.clone(),
+                    index: at.index,
+                    sessions: s.sessions.count,
+                    credits: s.credits.count,
+                    currency: s.currency.clone(),
+                    total_excl_vat_minor: clamp(s.net_excl_vat_minor()),
+                    total_incl_vat_minor: clamp(s.net_incl_vat_minor()),
+                    status,
+                    dispute,
+                });
+        }
+        let periods: Vec<PeriodRow> = periods
+            .into_iter()
+            .map(|((start_ms, end_ms), statements)| {
+                let obligations = obligations(&statements);
+                let netting = kvitto_settle::net(&format!("{start_ms}-{end_ms}"), &obligations)
+                    .ok()
+                    .filter(|_| !obligations.is_empty());
+                PeriodRow {
+                    start_ms,
+                    end_ms,
+                    statements,
+                    netting,
+                }
+            })
+            .collect();
+        Overview { periods }
+    }
+}
+
+fn clamp(v: i128) -> i64 {
+    i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// What each acknowledged statement obliges its eMSP to pay (including VAT).
+pub fn obligations(statements: &[StatementRow]) -> Vec<kvitto_settle::Obligation> {
+    statements
+        .iter()
+        .filter(|s| s.status == StatementStatus::Acknowledged)
+        .map(|s| kvitto_settle::Obligation {
+            statement: kvitto_settle::StatementRef {
+                origin: s.origin.clone(),
+                index: s.index,
+            },
+            cpo: s.cpo.clone(),
+            emsp: s.emsp.clone(),
+            currency: s.currency.clone(),
+            amount_minor: s.total_incl_vat_minor,
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Overview {
+    pub periods: Vec<PeriodRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PeriodRow {
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub statements: Vec<StatementRow>,
+    /// The netting of the period's acknowledged statements; `None` until one is acknowledged.
+    pub netting: Option<kvitto_settle::Netting>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatementRow {
+    pub cpo: String,
+    pub emsp: String,
+    pub origin: String,
+    pub index: u64,
+    pub sessions: u64,
+    pub credits: u64,
+    pub currency: String,
+    /// Sessions less credits.
+    pub total_excl_vat_minor: i64,
+    pub total_incl_vat_minor: i64,
+    pub status: StatementStatus,
+    pub dispute: Option<DisputeRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DisputeRow {
+    pub origin: String,
+    pub index: u64,
+    pub items: Vec<DisputeItemRow>,
+    /// The index of the CPO's answer, once given.
+    pub answered: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DisputeItemRow {
+    pub session_index: Option<u64>,
+    pub reason: &'static str,
+}
+
+mod hex32 {
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(v))
+    }
+}
