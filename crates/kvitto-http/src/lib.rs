@@ -30,6 +30,7 @@ mod error;
 mod ingest;
 pub mod limits;
 mod log;
+mod settlement;
 mod web;
 
 use std::sync::Arc;
@@ -110,7 +111,8 @@ pub fn router<S: KvStore>(state: AppState<S>) -> Router {
         .route("/assets/{name}", get(web::asset))
         .route("/v1/sessions/recent", get(dashboard::recent_sessions::<S>))
         .route("/v1/audit/report", get(dashboard::audit_report::<S>))
-        .route("/audit/report.html", get(dashboard::audit_report_html::<S>));
+        .route("/audit/report.html", get(dashboard::audit_report_html::<S>))
+        .route("/v1/settlement", get(settlement::overview::<S>));
     let ingest = Router::new()
         .route("/v1/readings", post(ingest::readings::<S>))
         .layer(DefaultBodyLimit::max(limits::INGEST_BODY_BYTES_MAX));
@@ -132,6 +134,7 @@ pub fn router<S: KvStore>(state: AppState<S>) -> Router {
         .route("/v1/admin/erasures", post(custody::erase::<S>))
         .route("/v1/admin/retention/run", post(custody::expire::<S>))
         .route("/v1/admin/disclosures", post(custody::disclosure::<S>))
+        .route("/v1/admin/settlement/close", post(settlement::close::<S>))
         .route(
             "/v1/admin/sessions/{id}/evidence",
             get(custody::evidence::<S>),
