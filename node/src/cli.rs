@@ -74,6 +74,55 @@ pub enum Command {
     /// Operator: provision tokens, authorise sessions, erase people.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Settlement between operators: close a period, show statements, acknowledgements and
+    /// disputes with the netting, export them as CSV and JSON.
+    #[command(subcommand)]
+    Settle(SettleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettleCommand {
+    /// Close a period on a CPO's node: one statement per counterparty eMSP and currency with
+    /// sessions or credit notes since its last statement, appended to its log.
+    Close {
+        #[arg(long, default_value = "http://127.0.0.1:7800")]
+        node: String,
+        #[arg(long)]
+        admin_token_file: PathBuf,
+        /// The period's start: RFC 3339 or milliseconds since the epoch (default: a day before
+        /// its end).
+        #[arg(long, value_parser = parse_time)]
+        start: Option<u64>,
+        /// The period's end (default: now).
+        #[arg(long, value_parser = parse_time)]
+        end: Option<u64>,
+    },
+    /// Show every period as the node sees the network: statements, their status, disputes and
+    /// answers, and the netting of the acknowledged statements.
+    Show {
+        #[arg(long, default_value = "http://127.0.0.1:7800")]
+        node: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the statements, obligations, netting (JSON and CSV) and OCPI 2.3 invoice
+    /// reconciliation records into a directory.
+    Export {
+        #[arg(long, default_value = "http://127.0.0.1:7800")]
+        node: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// A time as RFC 3339 or milliseconds since the Unix epoch.
+pub fn parse_time(text: &str) -> Result<u64, String> {
+    if let Ok(ms) = text.parse::<u64>() {
+        return Ok(ms);
+    }
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map_err(|e| format!("{text:?} is neither RFC 3339 nor milliseconds: {e}"))
+        .and_then(|t| u64::try_from(t.timestamp_millis()).map_err(|_| "before 1970".into()))
 }
 
 #[derive(Debug, Subcommand)]
@@ -678,6 +727,39 @@ pub fn run(cli: Cli) -> Result<()> {
             print!("{}", crate::receipt_cmd::show_file(&receipt)?);
             Ok(())
         }
+        Command::Settle(command) => runtime()?.block_on(async {
+            match command {
+                SettleCommand::Close { node, admin_token_file, start, end } => {
+                    let token = crate::keyfile::read_secret(&admin_token_file)?;
+                    let client = Client::new(&node, Some(token.to_string()))?;
+                    let end = end.unwrap_or_else(|| kvitto_service::Clock::now_ms(&kvitto_service::SystemClock));
+                    let start = start.unwrap_or(end.saturating_sub(24 * 3600 * 1000));
+                    let statements = crate::settle_cmd::close(&client, start, end).await?;
+                    if statements.is_empty() {
+                        println!("Period closed: nothing billed to any counterparty since the last statements.");
+                    } else {
+                        println!("Period closed: {} statement(s) appended at log indices {statements:?}.", statements.len());
+                    }
+                }
+                SettleCommand::Show { node, json } => {
+                    let client = Client::new(&node, None)?;
+                    if json {
+                        let value: serde_json::Value = client.get_json("/v1/settlement").await?;
+                        println!("{}", serde_json::to_string_pretty(&value)?);
+                    } else {
+                        let overview = crate::settle_cmd::fetch(&client, false).await?;
+                        print!("{}", crate::settle_cmd::render(&overview));
+                    }
+                }
+                SettleCommand::Export { node, out } => {
+                    let client = Client::new(&node, None)?;
+                    let overview = crate::settle_cmd::fetch(&client, true).await?;
+                    let written = crate::settle_cmd::export(&overview, &out, kvitto_service::Clock::now_ms(&kvitto_service::SystemClock))?;
+                    println!("Wrote {} files into {}: {}", written.len(), out.display(), written.join(", "));
+                }
+            }
+            Ok(())
+        }),
         Command::Token(command) => runtime()?.block_on(async {
             let (node, token_file) = match &command {
                 TokenCommand::Provision { node, admin_token_file, .. }

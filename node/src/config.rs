@@ -42,6 +42,36 @@ pub struct NodeConfig {
     /// How long personal data and amount openings are kept (`[retention]`).
     #[serde(default)]
     pub retention: RetentionConfig,
+    /// Settlement periods and the background checks (`[settlement]`).
+    #[serde(default)]
+    pub settlement: SettlementConfig,
+}
+
+/// `[settlement]`: when periods close on their own, and how often the node looks for statements
+/// to check and disputes to answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettlementConfig {
+    /// Close a period at every multiple of this many seconds (UTC); absent: only on request
+    /// (`kvitto settle close`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_s: Option<u64>,
+    /// How often to look for new statements and disputes.
+    #[serde(default = "default_settlement_check_ms")]
+    pub check_interval_ms: u64,
+}
+
+impl Default for SettlementConfig {
+    fn default() -> Self {
+        SettlementConfig {
+            period_s: None,
+            check_interval_ms: default_settlement_check_ms(),
+        }
+    }
+}
+
+fn default_settlement_check_ms() -> u64 {
+    1_000
 }
 
 /// Retention periods, in days. Erasure on request does not wait for them.
@@ -103,6 +133,7 @@ impl NodeConfig {
             membership: None,
             membership_sha256: None,
             retention: RetentionConfig::default(),
+            settlement: SettlementConfig::default(),
         };
         config.validate()?;
         Ok(config)

@@ -17,6 +17,8 @@ pub mod network;
 pub mod node;
 pub mod proof;
 pub mod receipt_cmd;
+pub mod settle_agent;
+pub mod settle_cmd;
 pub mod simulate;
 pub mod status;
 pub mod tariff_cmd;

@@ -162,12 +162,36 @@ pub async fn start(
         evidence = Some(Arc::new(joined.evidence_source()));
     }
     // Receipts carry the network's policy; a node without a network trusts its own log alone.
-    let policy = match &config.membership {
-        Some(_) => crate::network::load_membership(&config, &dir.0)?
-            .policy_text()
-            .to_owned(),
+    let membership = match &config.membership {
+        Some(_) => Some(crate::network::load_membership(&config, &dir.0)?),
+        None => None,
+    };
+    let policy = match &membership {
+        Some(m) => m.policy_text().to_owned(),
         None => format!("log {verifier}\nquorum none\n"),
     };
+    // Settlement: check statements addressed to this operator, answer disputes of its own, and
+    // close periods when configured to.
+    let settle_task = membership
+        .as_ref()
+        .and_then(|m| m.member_by_operator(&config.operator))
+        .map(|member| {
+            tokio::spawn(
+                crate::settle_agent::Agent {
+                    operator: config.operator.clone(),
+                    origin: info.origin.clone(),
+                    role: member.role,
+                    logs: logs.clone(),
+                    store: store.clone(),
+                    sequencer: sequencer.clone(),
+                    evidence: evidence.clone(),
+                    policy: policy.clone(),
+                    interval: Duration::from_millis(config.settlement.check_interval_ms.max(50)),
+                    period_s: config.settlement.period_s,
+                }
+                .run(),
+            )
+        });
     let state = AppState {
         store,
         view,
@@ -227,6 +251,10 @@ pub async fn start(
             .await?;
         tick_task.abort();
         expire_task.abort();
+        if let Some(task) = settle_task {
+            task.abort();
+            let _ = task.await;
+        }
         if let Some(task) = custody_task {
             task.abort();
             let _ = task.await;

@@ -1,7 +1,7 @@
 //! Settlement routes: the public overview of every period (statements, their status and
 //! disputes, the netting of the acknowledged ones) and the CPO's admin route that closes a period.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use kvitto_service::settlement_index::{Overview, SettlementIndex};
@@ -30,13 +30,35 @@ pub struct NettingView {
     pub transfers: Vec<kvitto_settle::Transfer>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverviewQuery {
+    /// List each statement's covered session ids.
+    #[serde(default)]
+    pub sessions: bool,
+}
+
 pub async fn overview<S: KvStore>(
     State(state): State<AppState<S>>,
+    Query(query): Query<OverviewQuery>,
 ) -> Result<Json<SettlementView>, ApiError> {
     let logs = state.logs.clone();
     let overview = tokio::task::spawn_blocking(move || {
         let mut index = SettlementIndex::default();
-        index.refresh(&logs).map(|()| index.overview())
+        index.refresh(&logs)?;
+        let mut overview = index.overview();
+        if query.sessions {
+            for row in overview.periods.iter_mut().flat_map(|p| p.statements.iter_mut()) {
+                let found = index
+                    .statements
+                    .iter()
+                    .find(|(at, _)| at.origin == row.origin && at.index == row.index);
+                if let (Some((at, s)), Some(log)) = (found, logs.by_origin(&row.origin)) {
+                    row.session_ids = Some(index.session_ids(&log.store, at, s)?);
+                }
+            }
+        }
+        Ok::<_, kvitto_store::StoreError>(overview)
     })
     .await
     .map_err(ApiError::internal)?

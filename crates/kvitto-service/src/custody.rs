@@ -720,6 +720,15 @@ pub fn apply_preseal<S: KvStore, R: RngCore + CryptoRng>(
 }
 
 /// The person a pseudonym belongs to, if still in custody.
+/// Whether custody holds a token with this uid (an eMSP checks that a billed session's token is
+/// one it issued).
+pub fn knows_token<S: KvStore>(store: &LogStore<S>, uid: &str) -> Result<bool, CustodyError> {
+    Ok(store
+        .kv()
+        .get(Cf::People, &key(b"t/", &[uid.as_bytes()]))?
+        .is_some())
+}
+
 pub fn person_by_pseudonym<S: KvStore>(
     store: &LogStore<S>,
     driver: &DriverPublic,

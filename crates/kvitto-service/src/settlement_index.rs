@@ -273,6 +273,17 @@ impl SettlementIndex {
         Ok((coverage, records))
     }
 
+    /// The ids of the sessions the statement at `at` covers, from its log's store.
+    pub fn session_ids<S: KvStore>(
+        &self,
+        store: &LogStore<S>,
+        at: &At,
+        s: &SettlementStatement,
+    ) -> Result<Vec<String>, StoreError> {
+        let (_, records) = self.coverage(store, at, s)?;
+        Ok(records.iter().map(|(_, r)| r.session.to_hex()).collect())
+    }
+
     /// The overview of every period: statements by CPO and eMSP with their status and disputes,
     /// and the netting of the acknowledged ones per period.
     pub fn overview(&self) -> Overview {
@@ -307,6 +318,7 @@ impl SettlementIndex {
                     total_incl_vat_minor: clamp(s.net_incl_vat_minor()),
                     status,
                     dispute,
+                    session_ids: None,
                 });
         }
         let periods: Vec<PeriodRow> = periods
@@ -378,6 +390,9 @@ pub struct StatementRow {
     pub total_incl_vat_minor: i64,
     pub status: StatementStatus,
     pub dispute: Option<DisputeRow>,
+    /// The covered sessions' ids (hex), when asked for (`?sessions=true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_ids: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize)]

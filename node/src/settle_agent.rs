@@ -1,0 +1,390 @@
+//! The node's part in settlement, run in the background.
+//!
+//! - As an eMSP: every statement another member's log addresses to this operator is checked once
+//!   its mirror holds a witnessed checkpoint past it. The statement's total proofs must verify
+//!   against the commitments it covers; every covered session's evidence is fetched from the CPO
+//!   (the eMSP is entitled to its own tokens' sessions), opened, and its receipt rebuilt from the
+//!   mirror and verified; the token must be one this eMSP issued; the readings must not be billed
+//!   in any other session on any log; and the opened amounts must add up to the totals. Then an
+//!   acknowledgement or a dispute with reason codes goes on this node's log.
+//! - As a CPO: every dispute of this log's statements is answered on this log. Items the CPO can
+//!   confirm (the session's own receipt fails the check the eMSP names) are credited with a credit
+//!   note; duplicates whose readings are billed only on this log, and statement-wide items whose
+//!   proofs verify, are rejected with the reason; other items are credited, the eMSP's opened
+//!   evidence being the better witness than the CPO's word.
+//! - With `[settlement] period_s`, periods close on their own at each multiple of the period.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kvitto_core::entry::SessionRecord;
+use kvitto_core::keys::SessionId;
+use kvitto_core::settlement::{
+    DisputeItem, DisputeReason, SettlementStatement, StatementAcknowledgement, StatementDispute,
+};
+use kvitto_ledger::settlement::{verify_statement, StatementProblem};
+use kvitto_net::Role;
+use kvitto_receipt::{CheckName, Outcome};
+use kvitto_service::receipts::{open_disclosed, DisclosedError};
+use kvitto_service::settlement_index::{At, SettlementIndex};
+use kvitto_service::{AnswerPlan, Clock, EvidenceSource, LogSet, SequencerHandle, SystemClock};
+use kvitto_store::{KvStore, LogStore, RocksStore};
+
+/// What the agent needs from the node.
+pub struct Agent {
+    pub operator: String,
+    pub origin: String,
+    pub role: Role,
+    pub logs: Arc<LogSet<RocksStore>>,
+    pub store: Arc<LogStore<RocksStore>>,
+    pub sequencer: SequencerHandle,
+    pub evidence: Option<Arc<dyn EvidenceSource>>,
+    pub policy: String,
+    pub interval: Duration,
+    pub period_s: Option<u64>,
+}
+
+impl Agent {
+    pub async fn run(self) {
+        let mut index = SettlementIndex::default();
+        let mut ticker = tokio::time::interval(self.interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_period_end = self.period_s.map(|p| period_floor(SystemClock.now_ms(), p));
+        loop {
+            ticker.tick().await;
+            if let (Some(period_s), Some(last)) = (self.period_s, last_period_end) {
+                let now_end = period_floor(SystemClock.now_ms(), period_s);
+                if now_end > last {
+                    match self.sequencer.issue_statements(last, now_end).await {
+                        Ok(indices) => {
+                            tracing::info!(statements = indices.len(), "settlement period closed");
+                            last_period_end = Some(now_end);
+                        }
+                        Err(e) => tracing::warn!("closing the settlement period failed: {e}"),
+                    }
+                }
+            }
+            let logs = self.logs.clone();
+            let refreshed = tokio::task::spawn_blocking(move || {
+                let mut fresh = index;
+                let result = fresh.refresh(&logs);
+                (fresh, result)
+            })
+            .await;
+            index = match refreshed {
+                Ok((fresh, Ok(()))) => fresh,
+                Ok((fresh, Err(e))) => {
+                    tracing::warn!("reading the logs for settlement failed: {e}");
+                    fresh
+                }
+                Err(e) => {
+                    tracing::error!("the settlement scan panicked: {e}");
+                    return;
+                }
+            };
+            if matches!(self.role, Role::Emsp | Role::Both) {
+                for (at, statement) in index.open_statements(&self.operator) {
+                    if let Err(e) = self.check(&index, &at, &statement).await {
+                        tracing::debug!(origin = %at.origin, index = at.index, "statement not checked yet: {e}");
+                    }
+                }
+            }
+            if matches!(self.role, Role::Cpo | Role::Both) {
+                for (at, dispute) in index.open_disputes(&self.origin) {
+                    if let Err(e) = self.answer(&index, &at, &dispute).await {
+                        tracing::warn!(origin = %at.origin, index = at.index, "dispute not answered: {e}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Checks one statement addressed to this eMSP and logs the outcome. `Err` means "not yet"
+    /// (the mirror or its witnessed checkpoint is behind); a dispute is an `Ok`.
+    async fn check(
+        &self,
+        index: &SettlementIndex,
+        at: &At,
+        statement: &SettlementStatement,
+    ) -> Result<(), String> {
+        let served = self
+            .logs
+            .by_origin(&at.origin)
+            .cloned()
+            .ok_or_else(|| format!("no mirror of {}", at.origin))?;
+        if served.witness.get().witnessed_size <= at.index {
+            return Err("no witnessed checkpoint covers the statement yet".into());
+        }
+        let (coverage, records) = index
+            .coverage(&served.store, at, statement)
+            .map_err(|e| e.to_string())?;
+        let mut items: BTreeSet<(Option<u64>, DisputeReason)> = BTreeSet::new();
+        if let Err(problem) = verify_statement(&at.origin, at.index, statement, &coverage) {
+            let reason = match problem {
+                StatementProblem::CountMismatch { .. } => DisputeReason::CoverageMismatch,
+                StatementProblem::ProofRejected { .. } => DisputeReason::ProofInvalid,
+            };
+            tracing::warn!(origin = %at.origin, index = at.index, "statement does not check: {problem}");
+            items.insert((None, reason));
+        }
+        let source = self.evidence.clone().ok_or("this node is not in a network")?;
+        let (mut excl, mut incl) = (0u128, 0u128);
+        for (record_index, record) in &records {
+            let elsewhere = index.billed_elsewhere(
+                &record.key_id,
+                record.first_counter,
+                record.last_counter,
+                &at.origin,
+                *record_index,
+            );
+            if !elsewhere.is_empty() {
+                items.insert((Some(*record_index), DisputeReason::Duplicate));
+            }
+            match self
+                .open_session(&served, &source, record, *record_index)
+                .await?
+            {
+                Opened::Checked { reasons, amounts } => {
+                    for reason in reasons {
+                        items.insert((Some(*record_index), reason));
+                    }
+                    excl += u128::from(amounts.0);
+                    incl += u128::from(amounts.1);
+                }
+                Opened::Failed(reason) => {
+                    items.insert((Some(*record_index), reason));
+                }
+            }
+        }
+        let opened_all = !items
+            .iter()
+            .any(|(i, r)| i.is_some() && *r == DisputeReason::EvidenceUnavailable);
+        if opened_all
+            && (excl != u128::from(statement.sessions.excl_vat_minor)
+                || incl != u128::from(statement.sessions.incl_vat_minor))
+        {
+            items.insert((None, DisputeReason::TotalMismatch));
+        }
+        let statement_ref = at.entry_ref();
+        let checked = records.len() as u64;
+        let entry = if items.is_empty() {
+            kvitto_core::Entry::StatementAcknowledged(StatementAcknowledgement {
+                statement: statement_ref,
+                sessions_checked: checked,
+            })
+        } else {
+            let items: Vec<DisputeItem> = items
+                .into_iter()
+                .take(kvitto_core::limits::DISPUTE_ITEMS_MAX)
+                .map(|(session_index, reason)| DisputeItem {
+                    session_index,
+                    reason,
+                })
+                .collect();
+            kvitto_core::Entry::StatementDisputed(StatementDispute {
+                statement: statement_ref,
+                sessions_checked: checked,
+                items,
+            })
+        };
+        let kind = entry.type_name();
+        let logged = self
+            .sequencer
+            .settle(entry)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(origin = %at.origin, statement = at.index, index = logged, kind, sessions = checked, "settlement statement checked");
+        Ok(())
+    }
+
+    /// Fetches, opens and checks one session's evidence.
+    async fn open_session(
+        &self,
+        served: &kvitto_service::ServedLog<RocksStore>,
+        source: &Arc<dyn EvidenceSource>,
+        record: &SessionRecord,
+        record_index: u64,
+    ) -> Result<Opened, String> {
+        let disclosed = match source
+            .fetch(
+                served.info.origin.clone(),
+                record.session,
+                format!("settlement check of entry {record_index}"),
+            )
+            .await
+        {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(index = record_index, "evidence not delivered: {e}");
+                return Ok(Opened::Failed(DisputeReason::EvidenceUnavailable));
+            }
+        };
+        let (served, policy, session) = (served.clone(), self.policy.clone(), record.session);
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || open_and_check(&served, &policy, session, disclosed, &store))
+            .await
+            .map_err(|e| e.to_string())?
+    }
+
+    /// Answers one dispute of this log's statements.
+    async fn answer(
+        &self,
+        index: &SettlementIndex,
+        at: &At,
+        dispute: &StatementDispute,
+    ) -> Result<(), String> {
+        let own = self.logs.own();
+        let statement = index
+            .statements
+            .iter()
+            .find(|(s, _)| s.origin == self.origin && s.index == dispute.statement.index)
+            .cloned();
+        let mut plans = Vec::new();
+        for item in &dispute.items {
+            let plan = match (item.session_index, statement.as_ref()) {
+                (None, Some((s_at, s))) => {
+                    let (coverage, _) = index
+                        .coverage(&own.store, s_at, s)
+                        .map_err(|e| e.to_string())?;
+                    match verify_statement(&self.origin, s_at.index, s, &coverage) {
+                        Ok(()) => AnswerPlan::Reject {
+                            session_index: None,
+                            reason: format!(
+                                "the statement's total proofs verify against the {} session and {} credit commitments it covers",
+                                coverage.sessions.len(),
+                                coverage.credits.len()
+                            ),
+                        },
+                        Err(problem) => AnswerPlan::Reject {
+                            session_index: None,
+                            reason: format!("confirmed ({problem}); the next statement corrects it"),
+                        },
+                    }
+                }
+                (None, None) => AnswerPlan::Reject {
+                    session_index: None,
+                    reason: "the disputed entry is not a statement of this log".into(),
+                },
+                (Some(session_index), _) if item.reason == DisputeReason::Duplicate => {
+                    let record = own_record(&own.store, session_index)?;
+                    let elsewhere = record.as_ref().map(|r| {
+                        index.billed_elsewhere(&r.key_id, r.first_counter, r.last_counter, &self.origin, session_index)
+                    });
+                    match elsewhere {
+                        Some(others) if !others.is_empty() => AnswerPlan::Reject {
+                            session_index: Some(session_index),
+                            reason: format!(
+                                "the charger's readings are signed to this operator's registration; also billed at {} entry {}: a matter for the regulator",
+                                others[0].origin, others[0].index
+                            ),
+                        },
+                        _ => AnswerPlan::Reject {
+                            session_index: Some(session_index),
+                            reason: "no other session on any log bills these readings".into(),
+                        },
+                    }
+                }
+                (Some(session_index), _) => AnswerPlan::Credit {
+                    session_index,
+                    reason: item.reason,
+                },
+            };
+            plans.push(plan);
+        }
+        let answered = self
+            .sequencer
+            .answer_dispute(at.entry_ref(), plans)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(dispute = %at.origin, index = at.index, answer = answered, "dispute answered");
+        Ok(())
+    }
+}
+
+enum Opened {
+    /// Opened: the reasons to dispute it (none if it checks) and its amounts.
+    Checked {
+        reasons: Vec<DisputeReason>,
+        amounts: (u64, u64),
+    },
+    Failed(DisputeReason),
+}
+
+fn open_and_check(
+    served: &kvitto_service::ServedLog<RocksStore>,
+    policy: &str,
+    session: SessionId,
+    disclosed: kvitto_service::DisclosedEvidence,
+    own: &LogStore<RocksStore>,
+) -> Result<Opened, String> {
+    let opened = match open_disclosed(served, policy, session, disclosed) {
+        Ok(o) => o,
+        Err(DisclosedError::Mismatch(m)) => {
+            tracing::warn!("evidence does not match the ledger: {m}");
+            return Ok(Opened::Failed(DisputeReason::MissingReadings));
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let mut reasons = BTreeSet::new();
+    for check in opened
+        .report
+        .checks
+        .iter()
+        .filter(|c| c.outcome == Outcome::Fail)
+    {
+        reasons.insert(match check.name {
+            CheckName::Price | CheckName::Summary => DisputeReason::PriceMismatch,
+            CheckName::TariffInForce | CheckName::TariffInclusion => {
+                DisputeReason::TariffNotInForce
+            }
+            CheckName::AmountOpenings | CheckName::RangeProof | CheckName::IdentityOpening => {
+                DisputeReason::OpeningMismatch
+            }
+            _ => DisputeReason::MissingReadings,
+        });
+    }
+    let known = opened
+        .bundle
+        .token
+        .as_ref()
+        .map(|t| kvitto_service::custody::knows_token(own, &t.uid))
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    if known != Some(true) {
+        reasons.insert(DisputeReason::UnknownToken);
+    }
+    let value = |hex_text: &str| {
+        hex::decode(hex_text)
+            .ok()
+            .and_then(|b| kvitto_privacy::AmountOpening::from_bytes(&b).ok())
+            .map(|o| o.value_minor())
+    };
+    let amounts = match (
+        value(&opened.bundle.openings.amount_excl_vat),
+        value(&opened.bundle.openings.amount_incl_vat),
+    ) {
+        (Some(e), Some(i)) => (e, i),
+        _ => return Ok(Opened::Failed(DisputeReason::OpeningMismatch)),
+    };
+    Ok(Opened::Checked {
+        reasons: reasons.into_iter().collect(),
+        amounts,
+    })
+}
+
+fn own_record<S: KvStore>(
+    store: &LogStore<S>,
+    index: u64,
+) -> Result<Option<SessionRecord>, String> {
+    let bytes = store.entry(index).map_err(|e| e.to_string())?;
+    Ok(match bytes.map(|b| kvitto_core::Entry::decode(&b)) {
+        Some(Ok(kvitto_core::Entry::SessionClosed(r))) => Some(r),
+        _ => None,
+    })
+}
+
+fn period_floor(now_ms: u64, period_s: u64) -> u64 {
+    let p = period_s.max(1) * 1000;
+    now_ms - now_ms % p
+}
