@@ -36,6 +36,7 @@ table { width:100%; border-collapse:collapse; background:#fff; border:1px solid 
   border-radius:10px; overflow:hidden; font-size:13px; }
 th, td { text-align:left; padding:8px 10px; border-bottom:1px solid var(--line); vertical-align:top; }
 th { background:#f1f5f9; font-weight:600; color:#334155; }
+td code { overflow-wrap:anywhere; word-break:break-all; }
 td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
 tr:last-child td { border-bottom:none; }
 .chart { background:#fff; border:1px solid var(--line); border-radius:10px; padding:14px 16px;
