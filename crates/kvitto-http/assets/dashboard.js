@@ -56,10 +56,15 @@
     const stuck = logs.filter((l) => l.mirror_error);
     if (alerts.length || stuck.length) {
       fill('alerts',
-        alerts.length ? el('h2', {}, `Split view detected (${alerts.length})`) : el('h2', {}, 'Mirroring problems'),
-        el('ul', {},
-          alerts.map((a) => el('li', { 'data-alert': 'split-view' }, str(a))),
-          stuck.map((l) => el('li', { 'data-alert': 'mirror' }, `${str(l.id)} (${str(l.operator)}): ${str(l.mirror_error)}`))));
+        alerts.length ? [
+          el('h2', {}, `Split view detected (${alerts.length})`),
+          el('p', {}, 'A log signed two checkpoints that cannot both be true. The evidence convicts it for every member; its entries can no longer be trusted.'),
+          el('ul', {}, alerts.map((a) => el('li', { 'data-alert': 'split-view' }, str(a)))),
+        ] : null,
+        stuck.length ? [
+          el(alerts.length ? 'h3' : 'h2', {}, `Mirroring stuck (${stuck.length})`),
+          el('ul', {}, stuck.map((l) => el('li', { 'data-alert': 'mirror' }, `${str(l.id)} (${str(l.operator)}): ${str(l.mirror_error)}`))),
+        ] : null);
       document.getElementById('alerts').hidden = false;
     } else {
       document.getElementById('alerts').hidden = true;
@@ -78,7 +83,7 @@
     fill('logs-count', `${logs.length}`);
     const logRows = logs.map((l, i) => el('tr', { 'data-log': l.id, 'data-kind': l.kind, 'data-size': l.size, 'data-witnessed-size': l.witnessed_size },
       el('td', {}, el('strong', {}, str(l.id)), ' ', el('span', { class: `badge ${l.kind === 'own' ? 'info' : ''}` }, l.kind === 'own' ? 'own' : 'mirror'),
-        el('div', { class: 'muted small mono' }, str(l.origin))),
+        el('div', { class: 'muted small mono nowrap' }, str(l.origin))),
       el('td', {}, str(l.operator)),
       el('td', { class: 'num', 'data-field': 'size' }, str(l.size)),
       el('td', { class: 'num' }, str(l.checkpoint_size)),
@@ -157,7 +162,8 @@
     const positions = Object.entries(netting.positions || {}).sort((a, b) => a[0].localeCompare(b[0]));
     const transfers = Array.isArray(netting.transfers) ? netting.transfers : [];
     return el('div', { class: 'netting' },
-      el('h3', {}, 'Net positions'),
+      el('h3', {}, 'Net positions', typeof netting.start_ms === 'number'
+        ? ` for ${isoMinute(netting.start_ms)} – ${isoMinute(netting.end_ms)}` : '', ` (${str(netting.currency)})`),
       el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'Party'), el('th', { class: 'num' }, 'Net position'))),
         el('tbody', {}, positions.map(([party, amount]) => el('tr', { 'data-party': party },
           el('td', {}, party), el('td', { class: 'num' }, money(amount, netting.currency)))))),

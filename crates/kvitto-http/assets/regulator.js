@@ -30,10 +30,17 @@
     if (Array.isArray(checks)) {
       return checks.map((c) => {
         if (!isObject(c)) return { name: show(c), outcome: '' };
+        // kvitto-audit/1 counts findings per check; other shapes may name an outcome.
+        const found = c.findings;
+        const outcome = typeof found === 'number'
+          ? (found === 0 ? 'pass' : `${found} finding${found === 1 ? '' : 's'}`)
+          : show(first(c, ['outcome', 'status', 'result', 'passed', 'ok']));
+        const checked = typeof c.checked === 'number' ? `${c.checked} checked` : '';
+        const words = show(first(c, ['description', 'detail', 'message']));
         return {
-          name: show(first(c, ['name', 'rule', 'check', 'id'])),
-          outcome: show(first(c, ['outcome', 'status', 'result', 'passed', 'ok'])),
-          detail: show(first(c, ['detail', 'message', 'count', 'checked'])),
+          name: show(first(c, ['check', 'name', 'rule', 'id'])),
+          outcome,
+          detail: [words, checked].filter(Boolean).join(' · '),
         };
       });
     }
@@ -43,7 +50,7 @@
 
   function outcomeBadge(outcome) {
     const o = String(outcome).toLowerCase();
-    const cls = /^(pass|passed|ok|true|clean)$/.test(o) ? 'good' : /^(fail|failed|false|finding|findings)$/.test(o) ? 'bad' : '';
+    const cls = /^(pass|passed|ok|true|clean)$/.test(o) ? 'good' : /^(fail|failed|false|\d* ?findings?)$/.test(o) ? 'bad' : '';
     return outcome === '' ? null : el('span', { class: `badge ${cls}` }, outcome);
   }
 
@@ -66,17 +73,49 @@
           el('tbody', {}, findings.map((f) => isObject(f)
             ? el('tr', { 'data-finding': show(first(f, ['rule', 'code', 'kind'])) },
               el('td', {}, show(first(f, ['log', 'origin', 'log_id']))),
-              el('td', { class: 'num' }, show(first(f, ['index', 'entry', 'entry_index']))),
-              el('td', {}, el('code', {}, show(first(f, ['rule', 'code', 'kind'])))),
-              el('td', {}, show(first(f, ['detail', 'message', 'seen', 'description']))))
+              el('td', { class: 'num' }, first(f, ['index', 'entry', 'entry_index']) !== undefined
+                ? show(first(f, ['index', 'entry', 'entry_index']))
+                : (typeof f.tree_size === 'number' ? `checkpoint ${f.tree_size}` : '—')),
+              el('td', {}, el('code', {}, show(first(f, ['rule', 'code', 'kind']))),
+                f.check ? el('div', { class: 'muted small' }, `check ${show(f.check)}`) : null),
+              el('td', {}, show(first(f, ['detail', 'message', 'seen', 'description'])),
+                Array.isArray(f.related) && f.related.length
+                  ? el('div', { class: 'muted small' }, 'involves ', f.related.map((r, j) => [j ? ', ' : '', isObject(r) ? `${show(r.origin)} #${show(r.index)}` : show(r)]))
+                  : null,
+                isObject(f.evidence) && Object.keys(f.evidence).length
+                  ? el('details', { class: 'small' }, el('summary', {}, 'evidence'),
+                    el('dl', { class: 'facts' }, Object.entries(f.evidence).map(([k, v]) => [el('dt', {}, k), el('dd', { class: 'mono' }, show(v))])))
+                  : null))
             : el('tr', {}, el('td', { colspan: 4 }, show(f)))))))
         : el('p', { class: 'notice' }, 'No findings.'),
+      auditedLogs(report),
       el('h3', {}, `Checks run (${checks.length})`),
       checks.length
         ? el('table', { id: 'checks' }, el('tbody', {}, checks.map((c) => el('tr', { 'data-check': c.name },
-          el('td', {}, el('code', {}, c.name)), el('td', {}, outcomeBadge(c.outcome)), el('td', { class: 'muted small' }, c.detail || '')))))
+          el('td', { class: 'nowrap' }, el('code', {}, c.name)), el('td', { class: 'nowrap' }, outcomeBadge(c.outcome)), el('td', { class: 'muted small' }, c.detail || '')))))
         : el('p', { class: 'muted' }, 'The report lists no checks.'),
       el('details', {}, el('summary', {}, 'The report as JSON'), el('pre', { id: 'raw' }, JSON.stringify(report, null, 2))),
+    ];
+  }
+
+  /** The logs the audit covered, if the report lists them. */
+  function auditedLogs(report) {
+    const logs = Array.isArray(report.logs) ? report.logs.filter(isObject) : [];
+    if (!logs.length) return null;
+    const num = (v) => (typeof v === 'number' ? String(v) : '—');
+    return [
+      el('h3', {}, `Logs audited (${logs.length})`),
+      el('div', { class: 'table-scroll' }, el('table', { id: 'audited-logs' },
+        el('thead', {}, el('tr', {}, el('th', {}, 'Log'), el('th', {}, 'Operator'), el('th', { class: 'num' }, 'Entries'),
+          el('th', { class: 'num' }, 'Replayed'), el('th', { class: 'num' }, 'Sessions'), el('th', { class: 'num' }, 'Energy'), el('th', { class: 'num' }, 'Witnessed'))),
+        el('tbody', {}, logs.map((l) => el('tr', {},
+          el('td', {}, show(l.origin), l.kind ? [' ', el('span', { class: 'badge' }, show(l.kind))] : null),
+          el('td', {}, show(l.operator)),
+          el('td', { class: 'num' }, num(l.size)),
+          el('td', { class: 'num' }, num(l.entries_replayed)),
+          el('td', { class: 'num' }, num(l.sessions)),
+          el('td', { class: 'num' }, typeof l.energy_wh === 'number' ? `${(l.energy_wh / 1000).toLocaleString('en-US', { maximumFractionDigits: 3 })} kWh` : '—'),
+          el('td', { class: 'num' }, num(l.witnessed_size))))))),
     ];
   }
 
