@@ -37,6 +37,7 @@ table { width:100%; border-collapse:collapse; background:#fff; border:1px solid 
 th, td { text-align:left; padding:8px 10px; border-bottom:1px solid var(--line); vertical-align:top; }
 th { background:#f1f5f9; font-weight:600; color:#334155; }
 td code { overflow-wrap:anywhere; word-break:break-all; }
+td code.name { white-space:nowrap; word-break:normal; }
 td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
 tr:last-child td { border-bottom:none; }
 .chart { background:#fff; border:1px solid var(--line); border-radius:10px; padding:14px 16px;
@@ -500,7 +501,7 @@ fn checks_table(page: &mut String, report: &Report) {
     for c in &report.checks {
         let _ = write!(
             page,
-            "<tr><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td>\
+            "<tr><td><code class=\"name\">{}</code></td><td>{}</td><td class=\"num\">{}</td>\
              <td class=\"num\">{}</td></tr>",
             esc(&c.check),
             esc(&c.description),
