@@ -24,6 +24,43 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// kvitto's main job: a small roaming network on loopback (CPOs and eMSPs alternating, a
+    /// regulator last), each node its own process with embedded RocksDB; simulated chargers and
+    /// drivers under different tariffs, witnessed checkpoints, one settlement period closed,
+    /// checked and netted, receipts fetched and verified, and the regulator's audit. Prints where
+    /// to look and runs until Ctrl-C, or with --exit-when-settled writes everything into --out
+    /// and exits 0 only if everything verified.
+    Devnet {
+        /// Nodes: at least 3 (a CPO, an eMSP, the regulator).
+        #[arg(long, default_value_t = 5)]
+        nodes: usize,
+        /// Simulated chargers per CPO.
+        #[arg(long, default_value_t = 2)]
+        chargers: usize,
+        /// Sessions per charger.
+        #[arg(long, default_value_t = 4)]
+        sessions: usize,
+        /// Drivers per eMSP.
+        #[arg(long, default_value_t = 2)]
+        drivers: usize,
+        /// Where the nodes live (default: a new directory under the system's temp dir).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long, default_value_t = 7700)]
+        http_port: u16,
+        #[arg(long, default_value_t = 7750)]
+        p2p_port: u16,
+        /// Run one settlement period, write the results into --out and exit.
+        #[arg(long)]
+        exit_when_settled: bool,
+        /// Where receipts, statements, netting and audit reports go (default: next to the nodes).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Fault injection for testing the audit: the second CPO bills a session of the first
+        /// again.
+        #[arg(long, hide = true)]
+        double_bill: bool,
+    },
     /// Create a node directory: configuration, log key, peer key and admin token (all 0600).
     Init(InitArgs),
     /// Run a node: its log on RocksDB, served over HTTP.
@@ -727,6 +764,26 @@ pub fn run(cli: Cli) -> Result<()> {
             print!("{}", crate::receipt_cmd::show_file(&receipt)?);
             Ok(())
         }
+        Command::Devnet { nodes, chargers, sessions, drivers, dir, http_port, p2p_port, exit_when_settled, out, double_bill } => runtime()?.block_on(async {
+            let (default_dir, default_out) = crate::devnet::default_dirs(out.as_deref());
+            let outcome = crate::devnet::run(crate::devnet::DevnetOptions {
+                dir: dir.unwrap_or(default_dir),
+                nodes,
+                chargers,
+                sessions,
+                drivers,
+                http_port,
+                p2p_port,
+                exit_when_settled,
+                out: out.unwrap_or(default_out),
+                double_bill,
+            })
+            .await?;
+            if exit_when_settled && !outcome.all_verified() {
+                std::process::exit(1);
+            }
+            Ok(())
+        }),
         Command::Settle(command) => runtime()?.block_on(async {
             match command {
                 SettleCommand::Close { node, admin_token_file, start, end } => {

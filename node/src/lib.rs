@@ -11,6 +11,7 @@ pub mod bench_privacy;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod devnet;
 pub mod disclosure;
 pub mod keyfile;
 pub mod network;
