@@ -291,7 +291,29 @@ async fn the_receipt_page_checks_in_the_browser_and_fails_tampered_receipts() {
     );
     assert!(dom.contains("href=\"/receipt#receipt="), "{dom}");
     assert!(dom.contains("kvitto driver receipts --node"), "{dom}");
-    take_screenshot(work.path(), &driver_url, "driver", 1100);
+
+    // The driver page proves possession in the browser (BLAKE3, merlin, ristretto255 in
+    // JavaScript) and the node's Rust verifier accepts it: the page lists the driver's receipt,
+    // the same one the CLI fetched. Another driver's secret gets nothing.
+    let secret = std::fs::read_to_string(&driver.secret_file).unwrap();
+    let fetch_url = format!("{}/driver#secret={}", node.url(), secret.trim());
+    let dom = dom_when(work.path(), &fetch_url, "listed");
+    assert!(dom.contains("Fetched 1 receipt."), "{dom}");
+    let index = receipt["session"]["index"].as_u64().unwrap();
+    let row = text_of(&dom, "data-receipt", &format!("receipt-{index}.json"));
+    for said in ["SE*TST*E7", &energy, total] {
+        assert!(row.contains(said), "{said:?} not in {row}");
+    }
+    assert!(!dom.contains(secret.trim()), "the secret is not shown");
+    let (other_secret, _) = driver_keygen(work.path(), "stranger");
+    let other = std::fs::read_to_string(&other_secret).unwrap();
+    let dom = dom_when(
+        work.path(),
+        &format!("{}/driver#secret={}", node.url(), other.trim()),
+        "fetch-failed",
+    );
+    assert!(dom.contains("holds no sessions for your secret"), "{dom}");
+    take_screenshot(work.path(), &fetch_url, "driver", 1100);
 
     // Tampered copies fail the check that covers the change.
     tampered(work.path(), &node, &receipt, "reading_signatures", |v| {

@@ -559,6 +559,7 @@ async fn web_pages_and_their_data_are_public() {
         ("kvitto.css", "text/css; charset=utf-8"),
         ("kvitto.js", "text/javascript; charset=utf-8"),
         ("dashboard.js", "text/javascript; charset=utf-8"),
+        ("crypto.js", "text/javascript; charset=utf-8"),
         ("driver.js", "text/javascript; charset=utf-8"),
         ("regulator.js", "text/javascript; charset=utf-8"),
     ] {

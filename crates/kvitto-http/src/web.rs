@@ -15,7 +15,7 @@ const DRIVER_PAGE: &str = include_str!("../assets/driver.html");
 const REGULATOR_PAGE: &str = include_str!("../assets/regulator.html");
 
 /// `/assets/{name}`: the shared style sheet and the pages' scripts.
-const ASSETS: [(&str, &str, &str); 5] = [
+const ASSETS: [(&str, &str, &str); 6] = [
     (
         "kvitto.css",
         "text/css; charset=utf-8",
@@ -30,6 +30,11 @@ const ASSETS: [(&str, &str, &str); 5] = [
         "dashboard.js",
         "text/javascript; charset=utf-8",
         include_str!("../assets/dashboard.js"),
+    ),
+    (
+        "crypto.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/crypto.js"),
     ),
     (
         "driver.js",
