@@ -136,8 +136,10 @@
       el('div', { class: 'amount' }, money(st.total_incl_vat_minor, st.currency)),
       el('div', { class: 'muted small' }, `${money(st.total_excl_vat_minor, st.currency)} excl. VAT · ${str(st.sessions)} session${st.sessions === 1 ? '' : 's'}`),
       el('span', { class: `badge ${STATUS_CLASS[st.status] || ''}` }, str(st.status)),
-      dispute ? el('ul', { class: 'disputes' }, dispute.items.map((item) =>
-        el('li', {}, `session entry ${str(item.session_index)}: ${str(item.reason).replace(/_/g, ' ')}`))) : null);
+      dispute ? el('ul', { class: 'disputes' }, dispute.items.map((item) => el('li', {},
+        typeof item.session_index === 'number' ? `session entry ${item.session_index}: ` : '',
+        str(item.reason).replace(/_/g, ' '))),
+      typeof dispute.answered === 'number' ? el('li', { class: 'muted' }, `answered at entry ${dispute.answered}`) : null) : null);
   }
 
   function periodCard(period) {
