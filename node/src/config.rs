@@ -26,6 +26,11 @@ pub struct NodeConfig {
     /// How far ahead of the node's clock a reading may be.
     #[serde(default = "default_future_skew_ms_max")]
     pub future_skew_ms_max: u64,
+    /// How far in the past a published tariff may be made valid from. Keep the default (60 s) so
+    /// that "valid before the session started" means "published before it"; the devnet raises
+    /// it because it back-dates its simulated history.
+    #[serde(default = "default_tariff_backdate_ms_max")]
+    pub tariff_backdate_ms_max: u64,
     /// IANA time zone of the operator's locations, for tariff time-of-day restrictions.
     #[serde(default = "default_time_zone")]
     pub time_zone: String,
@@ -105,6 +110,10 @@ impl RetentionConfig {
     }
 }
 
+fn default_tariff_backdate_ms_max() -> u64 {
+    kvitto_ledger::registry::TARIFF_BACKDATE_MS_MAX
+}
+
 fn default_time_zone() -> String {
     "Europe/Stockholm".into()
 }
@@ -129,6 +138,7 @@ impl NodeConfig {
             checkpoint_entries: default_checkpoint_entries(),
             future_skew_ms_max: default_future_skew_ms_max(),
             time_zone: default_time_zone(),
+            tariff_backdate_ms_max: default_tariff_backdate_ms_max(),
             p2p_listen: None,
             membership: None,
             membership_sha256: None,

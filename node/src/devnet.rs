@@ -133,11 +133,17 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
         p2p_port_base: options.p2p_port,
         quorum: None,
     })?;
-    // Statements are checked within a second of being witnessed.
+    // The simulated history is back-dated by up to a day: let its tariffs be too.
     for node in &nodes {
         let path = node.dir.join("kvitto.toml");
-        let mut text = std::fs::read_to_string(&path)?;
-        text.push_str("\n[settlement]\ncheck_interval_ms = 500\n");
+        let text = std::fs::read_to_string(&path)?;
+        let text = text.replace(
+            "tariff_backdate_ms_max = 60000",
+            &format!("tariff_backdate_ms_max = {}", 86_400_000),
+        );
+        if !text.contains("tariff_backdate_ms_max = 86400000") {
+            bail!("{}: cannot set tariff_backdate_ms_max", path.display());
+        }
         std::fs::write(&path, text)?;
     }
     let mut processes = Processes(Vec::new());

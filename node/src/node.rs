@@ -101,6 +101,7 @@ pub async fn start(
     let sequencer_config = SequencerConfig {
         ingest: IngestConfig {
             future_skew_ms_max: config.future_skew_ms_max,
+            tariff_backdate_ms_max: config.tariff_backdate_ms_max,
             ..IngestConfig::default()
         },
         checkpoint_interval_ms: config.checkpoint_interval_ms,

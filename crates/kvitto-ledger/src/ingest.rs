@@ -20,6 +20,9 @@ pub struct IngestConfig {
     /// Extra power allowed above a charger's registered maximum, in percent, for meter and clock
     /// tolerance.
     pub power_tolerance_percent: u64,
+    /// How far in the past a published tariff's validity may start
+    /// ([`crate::registry::TARIFF_BACKDATE_MS_MAX`] unless a simulation back-dates its history).
+    pub tariff_backdate_ms_max: u64,
 }
 
 impl Default for IngestConfig {
@@ -27,6 +30,7 @@ impl Default for IngestConfig {
         IngestConfig {
             future_skew_ms_max: 5 * 60 * 1000,
             power_tolerance_percent: 2,
+            tariff_backdate_ms_max: crate::registry::TARIFF_BACKDATE_MS_MAX,
         }
     }
 }

@@ -234,7 +234,7 @@ impl Ledger {
         }
         if publication
             .valid_from_ms
-            .saturating_add(TARIFF_BACKDATE_MS_MAX)
+            .saturating_add(self.config.tariff_backdate_ms_max)
             < now_ms
         {
             return Err(RegistryError::InvalidField {
