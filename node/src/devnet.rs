@@ -221,7 +221,7 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
     let span = history_span_ms(options.sessions, 2);
     let start_ms = now.saturating_sub(span + 120_000);
     let mut outcome = DevnetOutcome::default();
-    let mut first_cpo_session: Option<(Vec<SignedReading>, String)> = None;
+    let mut first_cpo_session: Option<([u8; 32], Vec<SignedReading>, String)> = None;
     let mut turn = 0usize;
     for (c, cpo) in cpos.iter().enumerate() {
         let tariff_text = if c % 2 == 0 { TARIFF_ENERGY } else { TARIFF_TIME };
@@ -238,6 +238,7 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
         };
         let chargers = register_chargers(&cpo.admin, &sim, start_ms).await?;
         for mut charger in chargers {
+            let public_key = charger.public_key();
             let readings = session_readings(&mut charger, options.sessions, 2, 22_000, start_ms);
             for session in readings.chunk_by(|a, b| a.reading.session == b.reading.session) {
                 let driver = &drivers[turn % drivers.len()];
@@ -255,7 +256,7 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
                 let answer = cpo.admin.post_readings(session).await?;
                 outcome.sessions += answer["closed_sessions"].as_array().map_or(0, Vec::len) as u64;
                 if c == 0 && first_cpo_session.is_none() {
-                    first_cpo_session = Some((session.to_vec(), driver.uid.clone()));
+                    first_cpo_session = Some((public_key, session.to_vec(), driver.uid.clone()));
                 }
             }
         }
@@ -267,10 +268,10 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
         options.chargers
     ));
     if options.double_bill {
-        let (Some((readings, uid)), Some(cheat)) = (&first_cpo_session, cpos.get(1)) else {
+        let (Some((public_key, readings, uid)), Some(cheat)) = (&first_cpo_session, cpos.get(1)) else {
             bail!("--double-bill needs two CPOs");
         };
-        double_bill(cheat, &cpos[0].admin, readings, uid, start_ms).await?;
+        double_bill(cheat, public_key, readings, uid, start_ms).await?;
         say(&format!(
             "fault injected: {} billed a session of {} again",
             cheat.node.operator, cpos[0].node.operator
@@ -555,20 +556,13 @@ async fn publish_tariff(cpo: &Member, text: &str, valid_from_ms: u64) -> Result<
 /// key is public on the victim's log) and bills the same signed readings again.
 async fn double_bill(
     cheat: &Member,
-    victim: &Client,
+    public_key: &[u8; 32],
     readings: &[SignedReading],
     uid: &str,
     start_ms: u64,
 ) -> Result<()> {
     let first = readings.first().context("no readings")?;
-    let key_id = first.reading.key_id;
-    let charger: Value = victim
-        .get_json(&format!("/v1/chargers/{key_id}"))
-        .await
-        .context("reading the victim's charger registration")?;
-    let public_key = charger["registration"]["public_key"]
-        .as_str()
-        .context("the charger registration has no public key")?;
+    let public_key = hex::encode(public_key);
     let tariff_id = "DEVNET-TIME";
     let _: Value = cheat
         .admin
