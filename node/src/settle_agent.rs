@@ -128,7 +128,10 @@ impl Agent {
             tracing::warn!(origin = %at.origin, index = at.index, "statement does not check: {problem}");
             items.insert((None, reason));
         }
-        let source = self.evidence.clone().ok_or("this node is not in a network")?;
+        let source = self
+            .evidence
+            .clone()
+            .ok_or("this node is not in a network")?;
         let (mut excl, mut incl) = (0u128, 0u128);
         for (record_index, record) in &records {
             let elsewhere = index.billed_elsewhere(
@@ -222,9 +225,11 @@ impl Agent {
         };
         let (served, policy, session) = (served.clone(), self.policy.clone(), record.session);
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || open_and_check(&served, &policy, session, disclosed, &store))
-            .await
-            .map_err(|e| e.to_string())?
+        tokio::task::spawn_blocking(move || {
+            open_and_check(&served, &policy, session, disclosed, &store)
+        })
+        .await
+        .map_err(|e| e.to_string())?
     }
 
     /// Answers one dispute of this log's statements.
@@ -269,7 +274,13 @@ impl Agent {
                 (Some(session_index), _) if item.reason == DisputeReason::Duplicate => {
                     let record = own_record(&own.store, session_index)?;
                     let elsewhere = record.as_ref().map(|r| {
-                        index.billed_elsewhere(&r.key_id, r.first_counter, r.last_counter, &self.origin, session_index)
+                        index.billed_elsewhere(
+                            &r.key_id,
+                            r.first_counter,
+                            r.last_counter,
+                            &self.origin,
+                            session_index,
+                        )
                     });
                     match elsewhere {
                         Some(others) if !others.is_empty() => AnswerPlan::Reject {

@@ -177,7 +177,12 @@ pub fn render(overview: &Overview) -> String {
                 for c in &netting.currencies {
                     let _ = writeln!(out, "  Net positions ({}):", c.currency);
                     for p in &c.positions {
-                        let _ = writeln!(out, "    {:<8} {:>16}", p.party, money(p.net_minor, &c.currency));
+                        let _ = writeln!(
+                            out,
+                            "    {:<8} {:>16}",
+                            p.party,
+                            money(p.net_minor, &c.currency)
+                        );
                     }
                     let _ = writeln!(out, "  Transfers that settle them:");
                     for t in &c.transfers {

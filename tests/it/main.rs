@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // a test binary: a failed unwrap is a failed test
 
 mod cli;
+mod devnet;
 mod common;
 mod crash;
 mod disclosure;

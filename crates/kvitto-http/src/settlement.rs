@@ -48,7 +48,11 @@ pub async fn overview<S: KvStore>(
         index.refresh(&logs)?;
         let mut overview = index.overview();
         if query.sessions {
-            for row in overview.periods.iter_mut().flat_map(|p| p.statements.iter_mut()) {
+            for row in overview
+                .periods
+                .iter_mut()
+                .flat_map(|p| p.statements.iter_mut())
+            {
                 let found = index
                     .statements
                     .iter()

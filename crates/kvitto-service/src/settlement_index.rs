@@ -153,7 +153,11 @@ impl SettlementIndex {
 
     /// The currency of the tariff at `tariff_index` of the log `origin`.
     pub fn currency(&self, origin: &str, tariff_index: u64) -> Option<String> {
-        self.logs.get(origin)?.currencies.get(&tariff_index).cloned()
+        self.logs
+            .get(origin)?
+            .currencies
+            .get(&tariff_index)
+            .cloned()
     }
 
     /// The counterparty's answer to a statement: an acknowledgement or a dispute, from the
