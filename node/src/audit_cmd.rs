@@ -235,8 +235,13 @@ pub fn summary(outcome: &AuditOutcome) -> String {
         ));
     }
     for check in &report.checks {
+        let counts: String = check
+            .counts
+            .iter()
+            .map(|(name, n)| format!(", {n} {name}"))
+            .collect();
         text.push_str(&format!(
-            "  {}  {:<22} {:>9} checked, {} finding(s)\n",
+            "  {}  {:<22} {:>9} checked, {} finding(s){counts}\n",
             if check.findings == 0 { "ok " } else { "BAD" },
             check.check,
             check.checked,

@@ -499,9 +499,19 @@ fn checks_table(page: &mut String, report: &Report) {
          <th class=\"num\">checked</th><th class=\"num\">findings</th></tr></thead><tbody>",
     );
     for c in &report.checks {
+        let counts: Vec<String> = c
+            .counts
+            .iter()
+            .map(|(name, n)| format!("{} {}", esc(name), grouped(*n)))
+            .collect();
+        let counts = if counts.is_empty() {
+            String::new()
+        } else {
+            format!("<br>{}", counts.join(" · "))
+        };
         let _ = write!(
             page,
-            "<tr><td><code class=\"name\">{}</code></td><td>{}</td><td class=\"num\">{}</td>\
+            "<tr><td><code class=\"name\">{}</code></td><td>{}{counts}</td><td class=\"num\">{}</td>\
              <td class=\"num\">{}</td></tr>",
             esc(&c.check),
             esc(&c.description),

@@ -7,13 +7,14 @@
 //! finding's rule), every stored checkpoint against the log key and the tree recomputed from the
 //! entries, cosignatures against the network's policy, and stored split-view evidence. Across
 //! logs it finds readings billed twice: the same (charger key, counter) or the same readings
-//! digest in two session records anywhere, which no single log's replay can see. It adds daily
-//! statistics from the public session records and renders the [`Report`] as JSON and as a
-//! self-contained HTML page ([`html::render`]).
+//! digest in two session records anywhere, which no single log's replay can see. It checks
+//! settlement across logs ([`settlement`]): every statement's totals against the commitments it
+//! covers, the ranges successive statements cover, and the acknowledgements, disputes and
+//! answers between operators' logs. It adds daily statistics from the public session records
+//! and renders the [`Report`] as JSON and as a self-contained HTML page ([`html::render`]).
 //!
 //! Not here: opening stores (the node does that, read-only), clocks (the caller gives the time),
-//! progress bars (the caller implements [`Progress`]), or settlement rules
-//! ([`settlement`] is their extension point).
+//! or progress bars (the caller implements [`Progress`]).
 
 mod checkpoints;
 mod double_billing;
@@ -116,7 +117,7 @@ pub(crate) struct Counts {
     pub witnessed: u64,
     pub split_views: u64,
     pub records: u64,
-    pub settlement_entries: u64,
+    pub settlement: settlement::SettlementCounts,
 }
 
 /// Audits every log in `input`. Findings are data in the report; an `Err` means a store could
@@ -168,14 +169,18 @@ pub fn audit(input: &AuditInput<'_>, progress: &mut dyn Progress) -> Result<Repo
         .logs
         .iter()
         .zip(&mut scans)
-        .map(|(log, scan)| settlement::LogEntries {
-            origin: log.origin.clone(),
-            operator: log.operator.clone(),
-            entries: std::mem::take(&mut scan.settlement),
+        .map(|(log, scan)| {
+            std::mem::take(&mut scan.settlement).finish(
+                log.origin.clone(),
+                log.operator.clone(),
+                scan.size,
+            )
         })
         .collect();
-    counts.settlement_entries = settlement_logs.iter().map(|l| l.entries.len() as u64).sum();
-    findings.extend(settlement::check(&settlement_logs));
+    let (settlement_findings, settlement_counts) = settlement::check(&settlement_logs);
+    drop(settlement_logs);
+    counts.settlement = settlement_counts;
+    findings.extend(settlement_findings);
     let daily = stats::daily(&input.logs, &scans);
     let logs = input
         .logs
@@ -221,6 +226,7 @@ fn checks(counts: &Counts, findings: &[Finding]) -> Vec<CheckReport> {
         description: description.to_owned(),
         checked,
         findings: findings.iter().filter(|f| f.check == check).count() as u64,
+        counts: std::collections::BTreeMap::new(),
     };
     vec![
         row(
@@ -258,11 +264,14 @@ fn checks(counts: &Counts, findings: &[Finding]) -> Vec<CheckReport> {
             "prices recomputed from disclosed evidence (amount openings); the node holds none, so none were recomputed",
             0,
         ),
-        row(
-            SETTLEMENT,
-            "settlement entries of all logs checked against each other",
-            counts.settlement_entries,
-        ),
+        CheckReport {
+            counts: counts.settlement.named(),
+            ..row(
+                SETTLEMENT,
+                "statements' totals verified against the commitments they cover, successive statements' ranges, and acknowledgements, disputes, answers and credit notes against the entries they name",
+                counts.settlement.entries,
+            )
+        },
     ]
 }
 

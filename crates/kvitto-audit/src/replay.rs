@@ -52,8 +52,8 @@ pub(crate) struct Scan {
     pub records: Vec<RecordSummary>,
     /// Charger keys registered on this log: the entry index and the EVSE id.
     pub registrations: HashMap<KeyId, (u64, String)>,
-    /// Entries handed to [`settlement::check`].
-    pub settlement: Vec<(u64, Entry)>,
+    /// What [`settlement::check`] needs of the log.
+    pub settlement: settlement::Collector,
     pub checkpoints: CheckpointSummary,
 }
 
@@ -112,7 +112,7 @@ pub(crate) fn scan(
         entries_replayed: 0,
         records: Vec::new(),
         registrations: HashMap::new(),
-        settlement: Vec::new(),
+        settlement: settlement::Collector::default(),
         checkpoints: CheckpointSummary::default(),
     };
     progress.log_started(&log.origin, size);
@@ -131,8 +131,9 @@ pub(crate) fn scan(
         let mut unavailable: Option<u64> = None;
         for (offset, bytes) in entries.into_iter().enumerate() {
             let index = start + offset as u64;
+            let leaf = leaf_hash(&bytes);
             frontier
-                .append(leaf_hash(&bytes))
+                .append(leaf)
                 .map_err(|_| SourceError("the tree is full".into()))?;
             if wanted.contains(&frontier.size()) {
                 roots.insert(frontier.size(), frontier.root());
@@ -141,6 +142,7 @@ pub(crate) fn scan(
             match Entry::decode(&bytes) {
                 Err(_) => {} // the replay reports it
                 Ok(Entry::SessionClosed(record)) => {
+                    scan.settlement.session(index, &record);
                     scan.records.push(RecordSummary {
                         index,
                         session: record.session,
@@ -175,11 +177,8 @@ pub(crate) fn scan(
                         .entry(registration.key_id())
                         .or_insert((index, registration.evse_id.clone()));
                 }
-                Ok(entry) => {
-                    if settlement::is_settlement_entry(&entry) {
-                        scan.settlement.push((index, entry));
-                    }
-                }
+                Ok(Entry::TariffPublished(tariff)) => scan.settlement.tariff(index, &tariff),
+                Ok(entry) => scan.settlement.entry(index, leaf.0, entry),
             }
             items.push(ReplayItem {
                 entry: bytes,

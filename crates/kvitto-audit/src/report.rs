@@ -77,6 +77,9 @@ pub struct CheckReport {
     pub checked: u64,
     /// Findings this check produced.
     pub findings: u64,
+    /// Further named counts, for checks that have them (`settlement`: statements by status).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub counts: BTreeMap<String, u64>,
 }
 
 /// A log entry, named by its log's origin and its index.
