@@ -7,11 +7,13 @@
 //!   mirror and verified; the token must be one this eMSP issued; the readings must not be billed
 //!   in any other session on any log; and the opened amounts must add up to the totals. Then an
 //!   acknowledgement or a dispute with reason codes goes on this node's log.
-//! - As a CPO: every dispute of this log's statements is answered on this log. Items the CPO can
-//!   confirm (the session's own receipt fails the check the eMSP names) are credited with a credit
-//!   note; duplicates whose readings are billed only on this log, and statement-wide items whose
-//!   proofs verify, are rejected with the reason; other items are credited, the eMSP's opened
-//!   evidence being the better witness than the CPO's word.
+//! - As a CPO: every dispute of this log's statements by the statement's counterparty is answered
+//!   on this log. Duplicates are rejected with where else the readings are billed (a matter for
+//!   the regulator: the CPO cannot tell the original from the copy), statement-wide items with
+//!   the outcome of re-verifying the statement, sessions the statement does not cover or that a
+//!   credit note already refunds with that reason; every other session item is credited in full
+//!   with one credit note per session (the eMSP opened the evidence; this policy does not
+//!   second-guess it). The policy is the node's, not the protocol's.
 //! - With `[settlement] period_s`, periods close on their own at each multiple of the period.
 
 use std::collections::BTreeSet;
@@ -91,8 +93,8 @@ impl Agent {
                 }
             }
             if matches!(self.role, Role::Cpo | Role::Both) {
-                for (at, dispute) in index.open_disputes(&self.origin) {
-                    if let Err(e) = self.answer(&index, &at, &dispute).await {
+                for (at, dispute, s_at, statement) in index.open_disputes(&self.origin) {
+                    if let Err(e) = self.answer(&index, &at, &dispute, &s_at, &statement).await {
                         tracing::warn!(origin = %at.origin, index = at.index, "dispute not answered: {e}");
                     }
                 }
@@ -120,6 +122,11 @@ impl Agent {
             .coverage(&served.store, at, statement)
             .map_err(|e| e.to_string())?;
         let mut items: BTreeSet<(Option<u64>, DisputeReason)> = BTreeSet::new();
+        let overlapping = index.overlapping_statements(at, statement);
+        if !overlapping.is_empty() {
+            tracing::warn!(origin = %at.origin, index = at.index, others = ?overlapping.iter().map(|o| o.index).collect::<Vec<_>>(), "statement covers sessions another statement covers");
+            items.insert((None, DisputeReason::CoverageMismatch));
+        }
         if let Err(problem) = verify_statement(&at.origin, at.index, statement, &coverage) {
             let reason = match problem {
                 StatementProblem::CountMismatch { .. } => DisputeReason::CoverageMismatch,
@@ -133,6 +140,7 @@ impl Agent {
             .clone()
             .ok_or("this node is not in a network")?;
         let (mut excl, mut incl) = (0u128, 0u128);
+        let mut opened_all = true;
         for (record_index, record) in &records {
             let elsewhere = index.billed_elsewhere(
                 &record.key_id,
@@ -157,12 +165,12 @@ impl Agent {
                 }
                 Opened::Failed(reason) => {
                     items.insert((Some(*record_index), reason));
+                    opened_all = false;
                 }
             }
         }
-        let opened_all = !items
-            .iter()
-            .any(|(i, r)| i.is_some() && *r == DisputeReason::EvidenceUnavailable);
+        // The totals are compared only when every session was opened: a missing one is already
+        // disputed by itself.
         if opened_all
             && (excl != u128::from(statement.sessions.excl_vat_minor)
                 || incl != u128::from(statement.sessions.incl_vat_minor))
@@ -238,20 +246,19 @@ impl Agent {
         index: &SettlementIndex,
         at: &At,
         dispute: &StatementDispute,
+        s_at: &At,
+        s: &SettlementStatement,
     ) -> Result<(), String> {
         let own = self.logs.own();
-        let statement = index
-            .statements
-            .iter()
-            .find(|(s, _)| s.origin == self.origin && s.index == dispute.statement.index)
-            .cloned();
+        let (coverage, _) = index
+            .coverage(&own.store, s_at, s)
+            .map_err(|e| e.to_string())?;
+        let covered: BTreeSet<u64> = coverage.sessions.iter().map(|(i, _, _)| *i).collect();
+        let mut credited: BTreeSet<u64> = BTreeSet::new();
         let mut plans = Vec::new();
         for item in &dispute.items {
-            let plan = match (item.session_index, statement.as_ref()) {
-                (None, Some((s_at, s))) => {
-                    let (coverage, _) = index
-                        .coverage(&own.store, s_at, s)
-                        .map_err(|e| e.to_string())?;
+            let plan = match item.session_index {
+                None => {
                     match verify_statement(&self.origin, s_at.index, s, &coverage) {
                         Ok(()) => AnswerPlan::Reject {
                             session_index: None,
@@ -267,11 +274,24 @@ impl Agent {
                         },
                     }
                 }
-                (None, None) => AnswerPlan::Reject {
-                    session_index: None,
-                    reason: "the disputed entry is not a statement of this log".into(),
+                Some(session_index) if !covered.contains(&session_index) => AnswerPlan::Reject {
+                    session_index: Some(session_index),
+                    reason: format!("entry {session_index} is not a session this statement covers"),
                 },
-                (Some(session_index), _) if item.reason == DisputeReason::Duplicate => {
+                Some(session_index) if credited.contains(&session_index) => AnswerPlan::Reject {
+                    session_index: Some(session_index),
+                    reason: "credited in full under another item of this dispute".into(),
+                },
+                Some(session_index) if index.credit_for(&self.origin, session_index).is_some() => {
+                    AnswerPlan::Reject {
+                        session_index: Some(session_index),
+                        reason: format!(
+                            "already refunded by the credit note at entry {}",
+                            index.credit_for(&self.origin, session_index).unwrap_or_default()
+                        ),
+                    }
+                }
+                Some(session_index) if item.reason == DisputeReason::Duplicate => {
                     let record = own_record(&own.store, session_index)?;
                     let elsewhere = record.as_ref().map(|r| {
                         index.billed_elsewhere(
@@ -296,10 +316,13 @@ impl Agent {
                         },
                     }
                 }
-                (Some(session_index), _) => AnswerPlan::Credit {
-                    session_index,
-                    reason: item.reason,
-                },
+                Some(session_index) => {
+                    credited.insert(session_index);
+                    AnswerPlan::Credit {
+                        session_index,
+                        reason: item.reason,
+                    }
+                }
             };
             plans.push(plan);
         }

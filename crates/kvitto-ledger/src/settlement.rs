@@ -223,7 +223,10 @@ impl Ledger {
                             before("credit_index", *credit_index)?;
                         }
                         settlement::AnswerOutcome::Rejected { reason } => {
-                            if reason.is_empty() || reason.chars().any(char::is_control) {
+                            if reason.is_empty()
+                                || reason.len() > limits::TEXT_LEN_MAX
+                                || reason.chars().any(char::is_control)
+                            {
                                 return Err(invalid(
                                     "reason",
                                     "a rejection says why, without control characters",

@@ -215,12 +215,48 @@ impl SettlementIndex {
             .collect()
     }
 
-    /// Disputes of statements on `origin` not yet answered there.
-    pub fn open_disputes(&self, origin: &str) -> Vec<(At, StatementDispute)> {
+    /// Disputes of statements on `origin` not yet answered there, with the statement each
+    /// disputes. Only a dispute from the statement's counterparty's log that names the statement
+    /// exactly (origin, index, leaf hash) counts; any other is not the CPO's to answer.
+    pub fn open_disputes(
+        &self,
+        origin: &str,
+    ) -> Vec<(At, StatementDispute, At, SettlementStatement)> {
         self.disputes
             .iter()
             .filter(|(at, d)| d.statement.origin == origin && self.answer_to(at).is_none())
-            .cloned()
+            .filter_map(|(at, d)| {
+                let (s_at, s) = self
+                    .statements
+                    .iter()
+                    .find(|(s_at, s)| s_at.is(&d.statement) && at.operator == s.counterparty)?;
+                Some((at.clone(), d.clone(), s_at.clone(), s.clone()))
+            })
+            .collect()
+    }
+
+    /// The credit note on `origin` that already refunds the session at `session_index`, if any.
+    pub fn credit_for(&self, origin: &str, session_index: u64) -> Option<u64> {
+        self.credits
+            .iter()
+            .find(|(at, c)| at.origin == origin && c.session_index == session_index)
+            .map(|(at, _)| at.index)
+    }
+
+    /// Statements on the same log for the same counterparty and currency whose covered range
+    /// overlaps this one's: sessions billed in two statements.
+    pub fn overlapping_statements(&self, at: &At, s: &SettlementStatement) -> Vec<At> {
+        self.statements
+            .iter()
+            .filter(|(o_at, o)| {
+                o_at.origin == at.origin
+                    && o_at.index != at.index
+                    && o.counterparty == s.counterparty
+                    && o.currency == s.currency
+                    && o.from_index < at.index
+                    && s.from_index < o_at.index
+            })
+            .map(|(o_at, _)| o_at.clone())
             .collect()
     }
 
