@@ -224,7 +224,11 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
     let mut first_cpo_session: Option<([u8; 32], Vec<SignedReading>, String)> = None;
     let mut turn = 0usize;
     for (c, cpo) in cpos.iter().enumerate() {
-        let tariff_text = if c % 2 == 0 { TARIFF_ENERGY } else { TARIFF_TIME };
+        let tariff_text = if c % 2 == 0 {
+            TARIFF_ENERGY
+        } else {
+            TARIFF_TIME
+        };
         let tariff_id = publish_tariff(cpo, tariff_text, start_ms - 60_000).await?;
         let sim = SimulateOptions {
             network: "kvitto-devnet".into(),
@@ -243,7 +247,10 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
             for session in readings.chunk_by(|a, b| a.reading.session == b.reading.session) {
                 let driver = &drivers[turn % drivers.len()];
                 turn += 1;
-                if let Some(start) = session.iter().find(|r| r.reading.kind == ReadingKind::Start) {
+                if let Some(start) = session
+                    .iter()
+                    .find(|r| r.reading.kind == ReadingKind::Start)
+                {
                     let _: Value = cpo
                         .admin
                         .admin_post(
@@ -268,7 +275,8 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
         options.chargers
     ));
     if options.double_bill {
-        let (Some((public_key, readings, uid)), Some(cheat)) = (&first_cpo_session, cpos.get(1)) else {
+        let (Some((public_key, readings, uid)), Some(cheat)) = (&first_cpo_session, cpos.get(1))
+        else {
             bail!("--double-bill needs two CPOs");
         };
         double_bill(cheat, public_key, readings, uid, start_ms).await?;
@@ -292,8 +300,12 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
         "settlement period closed: {} statements issued",
         outcome.statements
     ));
-    let overview = wait_settled(&regulator.client, outcome.statements, Duration::from_secs(180))
-        .await?;
+    let overview = wait_settled(
+        &regulator.client,
+        outcome.statements,
+        Duration::from_secs(180),
+    )
+    .await?;
     wait_converged(&clients, Duration::from_secs(120)).await?;
 
     // Results.
@@ -533,11 +545,7 @@ async fn wait_settled(
 
 async fn publish_tariff(cpo: &Member, text: &str, valid_from_ms: u64) -> Result<String> {
     let mut tariff: Value = serde_json::from_str(text).context("a devnet tariff")?;
-    let (cc, pid) = cpo
-        .node
-        .operator
-        .split_once('*')
-        .context("operator id")?;
+    let (cc, pid) = cpo.node.operator.split_once('*').context("operator id")?;
     tariff["country_code"] = json!(cc);
     tariff["party_id"] = json!(pid);
     let id = tariff["id"].as_str().unwrap_or("DEVNET").to_owned();

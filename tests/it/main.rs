@@ -3,9 +3,9 @@
 #![allow(clippy::unwrap_used)] // a test binary: a failed unwrap is a failed test
 
 mod cli;
-mod devnet;
 mod common;
 mod crash;
+mod devnet;
 mod disclosure;
 mod ingest;
 mod network;
