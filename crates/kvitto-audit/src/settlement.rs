@@ -461,7 +461,13 @@ impl Unresolved {
         }
     }
 
-    fn evidence(&self, finding: Finding) -> Finding {
+    /// `finding` with the reason as evidence, related to the referenced entry if the log holds
+    /// one at that index.
+    fn evidence(&self, r: &EntryRef, finding: Finding) -> Finding {
+        let finding = match self {
+            Unresolved::LogNotAudited | Unresolved::Beyond { .. } => finding,
+            _ => finding.related(&r.origin, r.index),
+        };
         match self {
             Unresolved::LogNotAudited => finding.with("reason", "log_not_audited"),
             Unresolved::Beyond { size } => finding
@@ -570,7 +576,7 @@ impl<'a> Network<'a> {
                     .with("leaf_hash", hex::encode(reference.leaf_hash))
                 };
                 match self.statement(reference) {
-                    Err(why) => findings.push(why.evidence(unknown(format!(
+                    Err(why) => findings.push(why.evidence(reference, unknown(format!(
                         "the {what} names no statement: {}",
                         why.describe(reference, "settlement_statement")
                     )))),
@@ -632,10 +638,13 @@ impl<'a> Network<'a> {
                 let dispute = match self.dispute(reference) {
                     Ok(d) => d,
                     Err(why) => {
-                        findings.push(why.evidence(unknown(format!(
-                            "the answer names no dispute: {}",
-                            why.describe(reference, "statement_disputed")
-                        ))));
+                        findings.push(why.evidence(
+                            reference,
+                            unknown(format!(
+                                "the answer names no dispute: {}",
+                                why.describe(reference, "statement_disputed")
+                            )),
+                        ));
                         continue;
                     }
                 };
@@ -731,6 +740,7 @@ impl<'a> Network<'a> {
                 if let Err(why) = self.dispute(reference) {
                     findings.push(
                         why.evidence(
+                            reference,
                             Finding::new(
                                 CHECK,
                                 rules::SETTLEMENT_REFERENCE_UNKNOWN,

@@ -555,3 +555,68 @@ fn the_json_report_has_the_documented_shape() {
     assert_eq!(json["generated_at"], "2026-01-03T16:00:00Z");
     assert_eq!(json["logs"][1]["kind"], "mirror");
 }
+
+#[test]
+fn settlement_entries_are_checked_across_logs() {
+    use kvitto_core::settlement::{
+        AmountTotal, EntryRef, SettlementStatement, StatementAcknowledgement,
+    };
+    use kvitto_tlog::merkle::leaf_hash;
+
+    let acknowledged = |tamper: bool| {
+        let (mut a, mut b) = honest();
+        // No record of these logs is billed to a counterparty: the statement covers nothing.
+        let statement = Entry::SettlementStatement(SettlementStatement {
+            counterparty: b.operator.clone(),
+            currency: "EUR".into(),
+            period_start_ms: T0,
+            period_end_ms: T0 + DAY,
+            from_index: 0,
+            sessions: AmountTotal::empty(),
+            credits: AmountTotal::empty(),
+        });
+        let effects = a.ledger.settle(statement).unwrap();
+        let index = a.record(effects)[0];
+        let mut leaf = leaf_hash(&a.log.entries[index as usize]).0;
+        if tamper {
+            leaf[31] ^= 1;
+        }
+        let ack = Entry::StatementAcknowledged(StatementAcknowledgement {
+            statement: EntryRef {
+                origin: a.origin.clone(),
+                index,
+                leaf_hash: leaf,
+            },
+            sessions_checked: 0,
+        });
+        let effects = b.ledger.settle(ack).unwrap();
+        let ack_index = b.record(effects)[0];
+        let report = run(vec![a.input(LogKind::Own), b.input(LogKind::Mirror)], None);
+        (report, b.origin, ack_index)
+    };
+    let (report, _, _) = acknowledged(false);
+    assert_eq!(rules_of(&report), Vec::<&str>::new(), "{report:#?}");
+    let check = report
+        .checks
+        .iter()
+        .find(|c| c.check == "settlement")
+        .unwrap();
+    assert_eq!(check.checked, 2);
+    assert_eq!(check.counts["statements"], 1);
+    assert_eq!(check.counts["acknowledged"], 1);
+    assert_eq!(check.counts["pending"], 0);
+
+    let (report, emsp, ack_index) = acknowledged(true);
+    assert_eq!(
+        rules_of(&report),
+        vec![crate::settlement::rules::SETTLEMENT_REFERENCE_UNKNOWN]
+    );
+    assert_eq!(report.findings[0].origin, emsp);
+    assert_eq!(report.findings[0].index, Some(ack_index));
+    let check = report
+        .checks
+        .iter()
+        .find(|c| c.check == "settlement")
+        .unwrap();
+    assert_eq!((check.findings, check.counts["pending"]), (1, 1));
+}
