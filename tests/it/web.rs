@@ -532,3 +532,109 @@ fn the_dashboard_and_the_regulator_page_show_what_the_node_serves() {
     assert!(dom.contains("href=\"/audit/report.html\""), "{dom}");
     take_screenshot(work.path(), &format!("{url}/regulator"), "regulator", 1400);
 }
+
+/// A running `kvitto devnet`, stopped with SIGINT (it stops its nodes) when dropped.
+struct RunningDevnet {
+    child: std::process::Child,
+    http_port: u16,
+    _work: tempfile::TempDir,
+}
+
+impl RunningDevnet {
+    /// Starts the devnet and waits until it has settled its period and says it keeps running.
+    fn start() -> RunningDevnet {
+        use std::io::BufRead;
+        let work = tempfile::tempdir().unwrap();
+        let http_port = free_port();
+        let mut child = kvitto()
+            .args(["devnet", "--chargers", "2", "--sessions", "3"])
+            .args(["--http-port", &http_port.to_string()])
+            .args(["--p2p-port", &free_port().to_string()])
+            .arg("--dir")
+            .arg(work.path().join("nodes"))
+            .arg("--out")
+            .arg(work.path().join("out"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut printed = String::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            printed.push_str(&line);
+            printed.push('\n');
+            if line.starts_with("Running until Ctrl-C") {
+                break;
+            }
+        }
+        let devnet = RunningDevnet {
+            child,
+            http_port,
+            _work: work,
+        };
+        assert!(
+            printed.contains("Running until Ctrl-C") && printed.contains("Audit: 0 finding(s)"),
+            "the devnet did not come up settled: {printed}"
+        );
+        devnet
+    }
+
+    /// The `n`th node's (1-based) base URL.
+    fn url(&self, n: u16) -> String {
+        format!("http://127.0.0.1:{}", self.http_port + n - 1)
+    }
+}
+
+impl Drop for RunningDevnet {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The pages against a running devnet: the CPO's dashboard shows the network's settled period
+/// (every statement acknowledged, net positions, transfers) and its sessions; the regulator page
+/// shows the clean audit; the driver page loads. Screenshots of each.
+#[test]
+fn the_pages_show_a_settled_devnet() {
+    let work = tempfile::tempdir().unwrap();
+    let devnet = RunningDevnet::start();
+    let cpo = devnet.url(1);
+    let dom = dom_when(work.path(), &cpo, "ready");
+    let acknowledged = dom.matches("data-status=\"acknowledged\"").count();
+    assert_eq!(
+        acknowledged, 4,
+        "every statement of the period shows acknowledged: {dom}"
+    );
+    for party in ["SE*N01", "SE*N02", "SE*N03", "SE*N04"] {
+        assert!(
+            tag_with(&dom, "data-party", party).is_some(),
+            "no net position for {party}: {dom}"
+        );
+    }
+    assert!(dom.contains("data-session=\""), "no recent sessions: {dom}");
+    take_screenshot(work.path(), &cpo, "devnet-dashboard", 2200);
+
+    let regulator = format!("{}/regulator", devnet.url(5));
+    let dom = dom_when(work.path(), &regulator, "ready");
+    assert!(
+        tag_with(&dom, "data-verdict", "good").is_some(),
+        "the regulator page does not show the clean audit: {dom}"
+    );
+    take_screenshot(work.path(), &regulator, "devnet-regulator", 1600);
+
+    let driver = format!("{cpo}/driver");
+    chromium(work.path(), &["--dump-dom", &driver]);
+    take_screenshot(work.path(), &driver, "devnet-driver", 1200);
+}
