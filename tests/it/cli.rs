@@ -2,10 +2,12 @@
 
 use crate::common::kvitto;
 
-const OCPI: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/conformance/ocpi-2.2.1"
-);
+fn ocpi_dir() -> String {
+    crate::common::manifest_dir()
+        .join("../../shared/conformance/ocpi-2.2.1")
+        .display()
+        .to_string()
+}
 
 #[test]
 fn every_command_has_help() {
@@ -54,7 +56,7 @@ fn tariff_price_reprices_the_spec_cdr_to_the_cent() {
             "tariff",
             "price",
             "--cdr",
-            &format!("{OCPI}/cdr_example.json"),
+            &format!("{}/cdr_example.json", ocpi_dir()),
         ])
         .output()
         .unwrap();
@@ -88,7 +90,7 @@ fn tariff_commands_fail_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, r#"{"id": 1}"#).unwrap();
-    let cdr = format!("{OCPI}/cdr_example.json");
+    let cdr = format!("{}/cdr_example.json", ocpi_dir());
     let cases = [
         (
             vec!["tariff", "lint", bad.to_str().unwrap()],

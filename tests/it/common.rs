@@ -10,6 +10,19 @@ use serde_json::{json, Value};
 
 pub const NETWORK: &str = "it-net";
 
+/// The node package's directory, read when the test runs (cargo sets it), so a test binary built
+/// in another checkout that shares the target directory still finds this checkout's files.
+pub fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
+/// OCPI example tariff 8 from the shared conformance vectors.
+pub fn tariff_file() -> std::path::PathBuf {
+    manifest_dir().join("../../shared/conformance/ocpi-2.2.1/tariff_8_simple_025kwh.json")
+}
+
 pub fn kvitto() -> Command {
     Command::new(env!("CARGO_BIN_EXE_kvitto"))
 }

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::common::*;
 use crate::network::{Testnet, NETWORK as TESTNET};
-use crate::privacy::{entry_bundle, files_under, TARIFF_FILE};
+use crate::privacy::{entry_bundle, files_under};
 
 async fn post_json(client: &reqwest::Client, url: &str, token: &str, body: Value) -> (u16, Value) {
     let r = client
@@ -81,7 +81,8 @@ async fn a_regulator_audits_a_disclosed_session_and_only_authorised_members_get_
     let cpo = token_of(&net, 0);
     let now = now_ms();
     let tariff: Value =
-        serde_json::from_str(&std::fs::read_to_string(TARIFF_FILE).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(crate::common::tariff_file()).unwrap())
+            .unwrap();
     let (status, v) = post_json(
         &client,
         &format!("{}/v1/admin/tariffs", net.url(0)),

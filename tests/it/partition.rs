@@ -6,7 +6,7 @@
 //! under running processes. Needs root and `ip netns`; `KVITTO_SKIP_NETNS=1` skips the test.
 
 use std::fs::OpenOptions;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -30,7 +30,7 @@ const PROXY_VARS: [&str; 6] = [
 ];
 
 fn netns_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testnet/netns")
+    crate::common::manifest_dir().join("../testnet/netns")
 }
 
 fn run(command: &mut Command) -> Output {

@@ -9,11 +9,6 @@ use serde_json::{json, Value};
 
 use crate::common::*;
 
-const TARIFF_FILE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/conformance/ocpi-2.2.1/tariff_8_simple_025kwh.json"
-);
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn price_is_recomputable_from_the_log_and_the_readings() {
     let mut node = TestNode::init();
@@ -23,7 +18,7 @@ async fn price_is_recomputable_from_the_log_and_the_readings() {
 
     // The OCPI example tariff 8: 0.25 EUR/kWh excl. VAT, 10 % VAT; the spec prices 20 kWh at
     // 5.00 / 5.50.
-    let tariff_text = std::fs::read_to_string(TARIFF_FILE).unwrap();
+    let tariff_text = std::fs::read_to_string(crate::common::tariff_file()).unwrap();
     let tariff: Value = serde_json::from_str(&tariff_text).unwrap();
     let response = client
         .post(format!("{}/v1/admin/tariffs", node.url()))

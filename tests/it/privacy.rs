@@ -18,11 +18,6 @@ use sha2::Digest;
 
 use crate::common::*;
 
-pub(crate) const TARIFF_FILE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/conformance/ocpi-2.2.1/tariff_8_simple_025kwh.json"
-);
-
 const HOUR: u64 = 3600 * 1000;
 
 /// A driver as their eMSP provisioned them.
@@ -176,7 +171,8 @@ pub(crate) async fn priced_charger(
     now: u64,
 ) -> kvitto_core::charger::SoftCharger {
     let tariff: Value =
-        serde_json::from_str(&std::fs::read_to_string(TARIFF_FILE).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(crate::common::tariff_file()).unwrap())
+            .unwrap();
     let body = json!({"tariff": tariff, "valid_from_ms": now - 50_000});
     let (status, v) = admin(
         client,

@@ -14,7 +14,12 @@ use rust_decimal::Decimal;
 pub const BERLIN: Tz = chrono_tz::Europe::Berlin;
 
 pub fn conformance_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/ocpi-2.2.1")
+    // Read at run time (cargo sets it): a test binary built in another checkout sharing the
+    // target directory still finds this checkout's files.
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .join("../../../shared/conformance/ocpi-2.2.1")
 }
 
 pub fn read(name: &str) -> String {

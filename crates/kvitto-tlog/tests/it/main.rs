@@ -19,7 +19,10 @@ use std::path::PathBuf;
 
 /// A file below the shared folder beside the repository, read in place.
 pub fn shared(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    // Read at run time (cargo sets it), as kvitto-tariff's tests do.
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
         .join("../../../shared")
         .join(path)
 }
