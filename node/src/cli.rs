@@ -60,6 +60,10 @@ pub enum Command {
         /// again.
         #[arg(long, hide = true)]
         double_bill: bool,
+        /// Fault injection for testing credit notes: one driver's token is unknown to their eMSP,
+        /// which disputes those sessions; the CPOs credit them in a second period.
+        #[arg(long, hide = true)]
+        unknown_token: bool,
     },
     /// Create a node directory: configuration, log key, peer key and admin token (all 0600).
     Init(InitArgs),
@@ -135,7 +139,7 @@ pub enum SettleCommand {
         end: Option<u64>,
     },
     /// Show every period as the node sees the network: statements, their status, disputes and
-    /// answers, and the netting of the acknowledged statements.
+    /// answers, and the netting of the closed (acknowledged or answered) statements.
     Show {
         #[arg(long, default_value = "http://127.0.0.1:7800")]
         node: String,
@@ -764,7 +768,7 @@ pub fn run(cli: Cli) -> Result<()> {
             print!("{}", crate::receipt_cmd::show_file(&receipt)?);
             Ok(())
         }
-        Command::Devnet { nodes, chargers, sessions, drivers, dir, http_port, p2p_port, exit_when_settled, out, double_bill } => runtime()?.block_on(async {
+        Command::Devnet { nodes, chargers, sessions, drivers, dir, http_port, p2p_port, exit_when_settled, out, double_bill, unknown_token } => runtime()?.block_on(async {
             let (default_dir, default_out) = crate::devnet::default_dirs(out.as_deref());
             let outcome = crate::devnet::run(crate::devnet::DevnetOptions {
                 dir: dir.unwrap_or(default_dir),
@@ -777,6 +781,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 exit_when_settled,
                 out: out.unwrap_or(default_out),
                 double_bill,
+                unknown_token,
             })
             .await?;
             if exit_when_settled && !outcome.all_verified() {

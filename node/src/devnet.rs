@@ -6,7 +6,7 @@
 //! simulated chargers; the eMSPs provision their drivers' tokens with each CPO; the chargers
 //! sign sessions the drivers authorise. Every node mirrors and cosigns every log. Then one
 //! settlement period closes: each CPO issues statements, each eMSP checks them session by session
-//! and acknowledges (or disputes) on its own log, and the acknowledged statements are netted.
+//! and acknowledges (or disputes) on its own log, and the closed statements (acknowledged, or disputed and answered) are netted.
 //! The regulator's node is audited, the drivers fetch their receipts and every receipt is
 //! verified offline.
 //!
@@ -48,6 +48,10 @@ pub struct DevnetOptions {
     /// Fault injection for the audit's test: the second CPO registers a charger of the first
     /// and bills one of its sessions again.
     pub double_bill: bool,
+    /// The last eMSP's first driver's token is provisioned with the CPOs but not with the eMSP
+    /// itself: the eMSP disputes those sessions (`unknown_token`), the CPOs credit them, and a
+    /// second period carries the credit notes.
+    pub unknown_token: bool,
 }
 
 /// What one run produced.
@@ -199,7 +203,9 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
                 "country_code": cc, "party_id": pid, "uid": driver.uid, "type": "RFID",
                 "contract_id": driver.contract_id, "license_plate": driver.plate, "driver": pseudonym,
             });
-            for target in std::iter::once(*emsp).chain(cpos.iter().copied()) {
+            let forgotten = options.unknown_token && e + 1 == emsps.len() && d == 0;
+            let own = (!forgotten).then_some(*emsp);
+            for target in own.into_iter().chain(cpos.iter().copied()) {
                 let _: Value = target
                     .admin
                     .admin_put("/v1/admin/tokens", &body)
@@ -300,13 +306,38 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
         "settlement period closed: {} statements issued",
         outcome.statements
     ));
-    let overview = wait_settled(
+    let mut overview = wait_settled(
         &regulator.client,
         outcome.statements,
         Duration::from_secs(180),
     )
     .await?;
     wait_converged(&clients, Duration::from_secs(120)).await?;
+    let credited: usize = overview
+        .periods
+        .iter()
+        .flat_map(|p| p.statements.iter())
+        .filter_map(|s| s.dispute.as_ref())
+        .map(|d| d.credited)
+        .sum();
+    if credited > 0 {
+        // Credit notes were appended: the next period carries them to the eMSPs.
+        let next_end = kvitto_service::Clock::now_ms(&kvitto_service::SystemClock);
+        for cpo in &cpos {
+            let statements = crate::settle_cmd::close(&cpo.admin, period_end, next_end).await?;
+            outcome.statements += statements.len();
+        }
+        say(&format!(
+            "{credited} disputed sessions credited; a second period closed to carry the credit notes"
+        ));
+        overview = wait_settled(
+            &regulator.client,
+            outcome.statements,
+            Duration::from_secs(180),
+        )
+        .await?;
+        wait_converged(&clients, Duration::from_secs(120)).await?;
+    }
 
     // Results.
     let out = &options.out;
@@ -330,7 +361,13 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
         .filter(|s| s.status == "acknowledged")
         .count();
     for s in &statements {
-        if s.status != "acknowledged" {
+        // Settled: acknowledged, or every disputed item credited (the credit notes go into the
+        // next period's statement, which must itself be acknowledged).
+        let fully_credited = s
+            .dispute
+            .as_ref()
+            .is_some_and(|d| d.answered.is_some() && d.credited == d.items.len());
+        if s.status != "acknowledged" && !fully_credited {
             outcome.problems.push(format!(
                 "statement {} of {} to {} is {}",
                 s.index, s.cpo, s.emsp, s.status

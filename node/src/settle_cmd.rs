@@ -46,6 +46,8 @@ pub struct Dispute {
     pub index: u64,
     pub items: Vec<DisputeItem>,
     pub answered: Option<u64>,
+    #[serde(default)]
+    pub credited: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
@@ -78,12 +80,19 @@ pub async fn fetch(client: &Client, sessions: bool) -> Result<Overview> {
     client.get_json(path).await
 }
 
-/// The obligations of a period's acknowledged statements (what each eMSP owes, VAT included).
+/// Whether a statement is settled between its parties: acknowledged, or disputed and answered (the
+/// answer closes the exchange: what it upholds is owed, what it credits the next statement
+/// refunds; an upheld item stays on the ledger for the regulator).
+pub fn is_closed(s: &Statement) -> bool {
+    s.status == "acknowledged" || s.status == "answered"
+}
+
+/// The obligations of a period's closed statements (what each eMSP owes, VAT included).
 pub fn obligations(period: &Period) -> Vec<Obligation> {
     period
         .statements
         .iter()
-        .filter(|s| s.status == "acknowledged")
+        .filter(|s| is_closed(s))
         .map(|s| Obligation {
             statement: StatementRef {
                 origin: s.origin.clone(),
@@ -97,7 +106,7 @@ pub fn obligations(period: &Period) -> Vec<Obligation> {
         .collect()
 }
 
-/// Nets a period's acknowledged statements and checks the result.
+/// Nets a period's closed statements and checks the result.
 pub fn net(period: &Period) -> Result<Netting> {
     let obligations = obligations(period);
     let label = period_label(period);
@@ -126,7 +135,7 @@ fn money(minor: i64, currency: &str) -> String {
 }
 
 /// The overview in plain text: per period, each statement with its status and disputes, then the
-/// netting of the acknowledged ones.
+/// netting of the closed ones.
 pub fn render(overview: &Overview) -> String {
     let mut out = String::new();
     if overview.periods.is_empty() {
@@ -164,7 +173,12 @@ pub fn render(overview: &Overview) -> String {
                 }
                 match d.answered {
                     Some(i) => {
-                        let _ = writeln!(out, "      answered by the CPO at entry {i}");
+                        let _ = writeln!(
+                            out,
+                            "      answered by the CPO at entry {i}: {} credited, {} rejected",
+                            d.credited,
+                            d.items.len() - d.credited.min(d.items.len())
+                        );
                     }
                     None => {
                         let _ = writeln!(out, "      not answered yet");
@@ -287,12 +301,10 @@ pub fn export(overview: &Overview, dir: &Path, now_ms: u64) -> Result<Vec<String
             kvitto_settle::export::transfers_to_csv(&netting)?,
         )?;
         let mut records = Vec::new();
-        for (obligation, s) in obligations.iter().zip(
-            period
-                .statements
-                .iter()
-                .filter(|s| s.status == "acknowledged"),
-        ) {
+        for (obligation, s) in obligations
+            .iter()
+            .zip(period.statements.iter().filter(|s| is_closed(s)))
+        {
             let Some(ids) = s.session_ids.as_ref().filter(|ids| !ids.is_empty()) else {
                 continue;
             };

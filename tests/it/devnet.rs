@@ -187,3 +187,65 @@ fn the_audit_finds_exactly_a_session_billed_twice() {
         "{statements}"
     );
 }
+
+#[test]
+fn disputed_sessions_are_credited_and_the_next_period_carries_the_credit_notes() {
+    let (_work, out, output) = devnet(&["--unknown-token"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let statements = json(&out.join("settlement/statements.json"));
+    let statements = statements.as_array().unwrap();
+    assert_eq!(statements.len(), 6, "two periods: {statements:?}");
+    // Period one: each CPO's statement to SE*N04 is disputed, every item for the token SE*N04
+    // does not know, and every item is credited.
+    let mut credited = std::collections::BTreeMap::new();
+    for s in statements
+        .iter()
+        .filter(|s| s["credits"] == 0 && s["emsp"] == "SE*N04")
+    {
+        assert_eq!(s["status"], "answered", "{s}");
+        let dispute = &s["dispute"];
+        let items = dispute["items"].as_array().unwrap();
+        assert!(!items.is_empty(), "{s}");
+        assert!(items.iter().all(|i| i["reason"] == "unknown_token"), "{s}");
+        assert_eq!(
+            dispute["credited"].as_u64().unwrap(),
+            items.len() as u64,
+            "{s}"
+        );
+        credited.insert(s["cpo"].as_str().unwrap().to_owned(), items.len() as u64);
+    }
+    assert_eq!(credited.len(), 2, "{statements:?}");
+    // Period two: one statement per CPO that holds exactly those credit notes, acknowledged, with
+    // a negative total (the CPO owes the eMSP).
+    let second: Vec<&Value> = statements.iter().filter(|s| s["credits"] != 0).collect();
+    assert_eq!(second.len(), 2, "{statements:?}");
+    for s in second {
+        assert_eq!(s["emsp"], "SE*N04", "{s}");
+        assert_eq!(s["sessions"], 0, "{s}");
+        assert_eq!(
+            s["credits"].as_u64(),
+            credited.get(s["cpo"].as_str().unwrap()).copied(),
+            "{s}"
+        );
+        assert_eq!(s["status"], "acknowledged", "{s}");
+        assert!(s["total_incl_vat_minor"].as_i64().unwrap() < 0, "{s}");
+    }
+    // Both periods net to zero, and the audit finds the exchange in order.
+    for period in ["period1", "period2"] {
+        let netting = json(&out.join(format!("settlement/{period}-netting.json")));
+        let sum: i64 = netting["currencies"][0]["positions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["net_minor"].as_i64().unwrap())
+            .sum();
+        assert_eq!(sum, 0, "{netting}");
+    }
+    let report = json(&out.join("audit/report.json"));
+    assert_eq!(report["verdict"], "clean", "{report}");
+}

@@ -1,5 +1,5 @@
 //! Settlement routes: the public overview of every period (statements, their status and
-//! disputes, the netting of the acknowledged ones) and the CPO's admin route that closes a period.
+//! disputes, the netting of the closed ones) and the CPO's admin route that closes a period.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;

@@ -325,7 +325,7 @@ impl SettlementIndex {
     }
 
     /// The overview of every period: statements by CPO and eMSP with their status and disputes,
-    /// and the netting of the acknowledged ones per period.
+    /// and the netting of the closed ones (acknowledged, or answered) per period.
     pub fn overview(&self) -> Overview {
         let mut periods: BTreeMap<(u64, u64), Vec<StatementRow>> = BTreeMap::new();
         for (at, s) in &self.statements {
@@ -342,6 +342,18 @@ impl SettlementIndex {
                     })
                     .collect(),
                 answered: self.answer_to(d).map(|(a, _)| a.index),
+                credited: self.answer_to(d).map_or(0, |(_, answer)| {
+                    answer
+                        .items
+                        .iter()
+                        .filter(|i| {
+                            matches!(
+                                i.outcome,
+                                kvitto_core::settlement::AnswerOutcome::Credited { .. }
+                            )
+                        })
+                        .count()
+                }),
             });
             periods
                 .entry((s.period_start_ms, s.period_end_ms))
@@ -365,14 +377,20 @@ impl SettlementIndex {
             .into_iter()
             .map(|((start_ms, end_ms), statements)| {
                 let obligations = obligations(&statements);
-                let netting = kvitto_settle::net(&format!("{start_ms}-{end_ms}"), &obligations)
-                    .ok()
-                    .filter(|_| !obligations.is_empty());
+                let (netting, netting_error) = if obligations.is_empty() {
+                    (None, None)
+                } else {
+                    match kvitto_settle::net(&format!("{start_ms}-{end_ms}"), &obligations) {
+                        Ok(n) => (Some(n), None),
+                        Err(e) => (None, Some(e.to_string())),
+                    }
+                };
                 PeriodRow {
                     start_ms,
                     end_ms,
                     statements,
                     netting,
+                    netting_error,
                 }
             })
             .collect();
@@ -384,11 +402,14 @@ fn clamp(v: i128) -> i64 {
     i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
 }
 
-/// What each acknowledged statement obliges its eMSP to pay (including VAT).
+/// What each closed statement obliges its eMSP to pay (including VAT): acknowledged, or disputed
+/// and answered (what the answer upholds is owed; what it credits, the next statement refunds).
 pub fn obligations(statements: &[StatementRow]) -> Vec<kvitto_settle::Obligation> {
     statements
         .iter()
-        .filter(|s| s.status == StatementStatus::Acknowledged)
+        .filter(|s| {
+            s.status == StatementStatus::Acknowledged || s.status == StatementStatus::Answered
+        })
         .map(|s| kvitto_settle::Obligation {
             statement: kvitto_settle::StatementRef {
                 origin: s.origin.clone(),
@@ -412,8 +433,12 @@ pub struct PeriodRow {
     pub start_ms: u64,
     pub end_ms: u64,
     pub statements: Vec<StatementRow>,
-    /// The netting of the period's acknowledged statements; `None` until one is acknowledged.
+    /// The netting of the period's closed statements; `None` until one is closed.
     pub netting: Option<kvitto_settle::Netting>,
+    /// Why the closed statements could not be netted (for example a statement a CPO
+    /// addressed to itself), instead of a silent `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub netting_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -442,6 +467,8 @@ pub struct DisputeRow {
     pub items: Vec<DisputeItemRow>,
     /// The index of the CPO's answer, once given.
     pub answered: Option<u64>,
+    /// How many of the items the answer credited (the rest it rejected).
+    pub credited: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
