@@ -93,8 +93,14 @@ impl Agent {
                 }
             }
             if matches!(self.role, Role::Cpo | Role::Both) {
+                // Sessions credited in this round: the index does not show their credit notes
+                // until the next refresh, and two disputes may name the same session.
+                let mut credited = BTreeSet::new();
                 for (at, dispute, s_at, statement) in index.open_disputes(&self.origin) {
-                    if let Err(e) = self.answer(&index, &at, &dispute, &s_at, &statement).await {
+                    if let Err(e) = self
+                        .answer(&index, &at, &dispute, (&s_at, &statement), &mut credited)
+                        .await
+                    {
                         tracing::warn!(origin = %at.origin, index = at.index, "dispute not answered: {e}");
                     }
                 }
@@ -246,15 +252,15 @@ impl Agent {
         index: &SettlementIndex,
         at: &At,
         dispute: &StatementDispute,
-        s_at: &At,
-        s: &SettlementStatement,
+        (s_at, s): (&At, &SettlementStatement),
+        credited: &mut BTreeSet<u64>,
     ) -> Result<(), String> {
         let own = self.logs.own();
         let (coverage, _) = index
             .coverage(&own.store, s_at, s)
             .map_err(|e| e.to_string())?;
         let covered: BTreeSet<u64> = coverage.sessions.iter().map(|(i, _, _)| *i).collect();
-        let mut credited: BTreeSet<u64> = BTreeSet::new();
+        let before = credited.clone();
         let mut plans = Vec::new();
         for item in &dispute.items {
             let plan = match item.session_index {
@@ -280,7 +286,7 @@ impl Agent {
                 },
                 Some(session_index) if credited.contains(&session_index) => AnswerPlan::Reject {
                     session_index: Some(session_index),
-                    reason: "credited in full under another item of this dispute".into(),
+                    reason: "credited in full under another item or dispute answered now".into(),
                 },
                 Some(session_index) if index.credit_for(&self.origin, session_index).is_some() => {
                     AnswerPlan::Reject {
@@ -326,11 +332,14 @@ impl Agent {
             };
             plans.push(plan);
         }
-        let answered = self
-            .sequencer
-            .answer_dispute(at.entry_ref(), plans)
-            .await
-            .map_err(|e| e.to_string())?;
+        let answered = match self.sequencer.answer_dispute(at.entry_ref(), plans).await {
+            Ok(i) => i,
+            Err(e) => {
+                // Nothing was appended: these sessions are not credited after all.
+                *credited = before;
+                return Err(e.to_string());
+            }
+        };
         tracing::info!(dispute = %at.origin, index = at.index, answer = answered, "dispute answered");
         Ok(())
     }
