@@ -484,7 +484,8 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
     );
     if let Some(example) = &example {
         println!(
-            "  try: kvitto receipt verify {} --policy {}",
+            "  try: {} receipt verify {} --policy {}",
+            exe.display(),
             example.display(),
             policy_path.display()
         );
@@ -510,7 +511,12 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
     }
     println!();
     println!("Running until Ctrl-C.");
-    tokio::signal::ctrl_c().await?;
+    // Ctrl-C or a termination request both stop the nodes (dropping `processes`).
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result?,
+        _ = terminate.recv() => {}
+    }
     drop(processes);
     Ok(outcome)
 }
