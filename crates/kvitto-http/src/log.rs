@@ -16,7 +16,7 @@ use kvitto_service::{NetCounters, PeerView, ServedLog, WitnessInfo};
 use crate::{ApiError, AppState, LogInfo};
 
 /// Query extraction with our error shape.
-mod axum_extra_query {
+pub(crate) mod axum_extra_query {
     use axum::extract::FromRequestParts;
 
     #[derive(Debug, FromRequestParts)]

@@ -1,7 +1,7 @@
 //! Settlement routes: the public overview of every period (statements, their status and
 //! disputes, the netting of the closed ones) and the CPO's admin route that closes a period.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use kvitto_service::settlement_index::{Overview, SettlementIndex};
@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::admin::ApiJson;
 use crate::ingest::unavailable;
+use crate::log::axum_extra_query::Query;
 use crate::{ApiError, AppState};
 
 /// `GET /v1/settlement`: every period with its statements, and the netting of the newest period

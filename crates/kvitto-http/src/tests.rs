@@ -212,6 +212,11 @@ async fn admin_routes_need_the_token() {
             Some(json!({"log": "x", "session": key, "case_ref": "c"})),
         ),
         ("GET", format!("/v1/admin/sessions/{key}/evidence"), None),
+        (
+            "POST",
+            "/v1/admin/settlement/close".into(),
+            Some(json!({"period_start_ms": 0, "period_end_ms": 1})),
+        ),
     ];
     for (method, uri, body) in routes {
         let (status, value) = call(&h.app, method, &uri, None, body.clone()).await;
@@ -245,6 +250,8 @@ async fn public_routes_need_nothing() {
     for uri in [
         "/logs",
         "/v1/status",
+        "/v1/settlement",
+        "/v1/settlement?sessions=true",
         "/log/t/proof/inclusion?index=0",
         "/log/t/proof/consistency?first=0&second=1",
     ] {
@@ -642,5 +649,52 @@ async fn web_pages_and_their_data_are_public() {
     assert_eq!(
         (status, value["error"]["code"].as_str()),
         (StatusCode::SERVICE_UNAVAILABLE, Some("report_unreadable"))
+    );
+}
+
+/// Settlement: the overview is public and names a malformed query as such; closing a period is
+/// the operator's, refuses an empty period, and on a log without billed sessions issues nothing.
+#[tokio::test]
+async fn settlement_routes_check_their_input() {
+    let h = harness();
+    let (status, value) = call(&h.app, "GET", "/v1/settlement", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    assert_eq!(value["periods"], json!([]), "{value}");
+    assert_eq!(value["netting"], Value::Null, "{value}");
+    let (status, value) = call(&h.app, "GET", "/v1/settlement?sessions=maybe", None, None).await;
+    assert_eq!(
+        (status, value["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("malformed_query")),
+        "{value}"
+    );
+    let close = |start: u64, end: u64| json!({"period_start_ms": start, "period_end_ms": end});
+    let (status, value) = call(
+        &h.app,
+        "POST",
+        "/v1/admin/settlement/close",
+        Some(TOKEN),
+        Some(close(5, 5)),
+    )
+    .await;
+    assert_eq!(
+        (status, value["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")),
+        "{value}"
+    );
+    let size = h.store.size().unwrap();
+    let (status, value) = call(
+        &h.app,
+        "POST",
+        "/v1/admin/settlement/close",
+        Some(TOKEN),
+        Some(close(0, 5)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    assert_eq!(value["statements"], json!([]), "{value}");
+    assert_eq!(
+        h.store.size().unwrap(),
+        size,
+        "nothing to bill, nothing appended"
     );
 }
