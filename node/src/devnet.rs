@@ -121,6 +121,7 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
         bail!("a devnet has at least 3 nodes: a CPO, an eMSP and the regulator");
     }
     let exe = std::env::current_exe().context("finding the kvitto binary")?;
+    ports_free(&options)?;
     std::fs::create_dir_all(&options.dir)
         .with_context(|| format!("creating {}", options.dir.display()))?;
     say(&format!(
@@ -172,8 +173,8 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
             node,
         });
     }
-    for m in &members {
-        wait_ready(&m.client).await?;
+    for (m, child) in members.iter().zip(&mut processes.0) {
+        wait_ready(&m.client, child, &m.node.dir.with_extension("log")).await?;
     }
     let cpos: Vec<&Member> = members.iter().filter(|m| m.node.role == "cpo").collect();
     let emsps: Vec<&Member> = members.iter().filter(|m| m.node.role == "emsp").collect();
@@ -525,16 +526,76 @@ fn say(text: &str) {
     eprintln!("== {text}");
 }
 
-async fn wait_ready(client: &Client) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
+/// Every node listens on loopback at `base + i` for HTTP and for the peer-to-peer network.
+/// A port already taken would only show as a node that never answers: say which, before
+/// anything starts.
+fn ports_free(options: &DevnetOptions) -> Result<()> {
+    for (what, flag, base) in [
+        ("HTTP", "--http-port", options.http_port),
+        ("peer-to-peer", "--p2p-port", options.p2p_port),
+    ] {
+        for i in 0..options.nodes {
+            let port = u16::try_from(i)
+                .ok()
+                .and_then(|i| base.checked_add(i))
+                .with_context(|| {
+                    format!(
+                        "{flag} {base}: {} nodes need ports above 65535",
+                        options.nodes
+                    )
+                })?;
+            if let Err(e) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+                bail!(
+                    "node {}'s {what} port 127.0.0.1:{port} is not free ({e}); \
+                     the devnet uses {flag} {base} to {}: choose another base with {flag}",
+                    i + 1,
+                    u32::from(base) + options.nodes as u32 - 1
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How long a node process may take to answer its first status request.
+const NODE_START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Waits until the node answers, and fails at once, with the end of its log, if it exits.
+async fn wait_ready(client: &Client, child: &mut Child, log: &Path) -> Result<()> {
+    let deadline = Instant::now() + NODE_START_TIMEOUT;
     loop {
         if client.get_json::<Value>("/v1/status").await.is_ok() {
             return Ok(());
         }
+        if let Some(status) = child.try_wait()? {
+            bail!(
+                "the node at {} exited ({status}) before it answered; the end of {}:\n{}",
+                client.base(),
+                log.display(),
+                log_tail(log)
+            );
+        }
         if Instant::now() > deadline {
-            bail!("{} did not start within a minute", client.base());
+            bail!(
+                "{} did not answer within {NODE_START_TIMEOUT:?}; the end of {}:\n{}",
+                client.base(),
+                log.display(),
+                log_tail(log)
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The last lines of a node's log, for an error message.
+fn log_tail(log: &Path) -> String {
+    const LINES: usize = 20;
+    match std::fs::read_to_string(log) {
+        Ok(text) => {
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(LINES)..].join("\n")
+        }
+        Err(e) => format!("(cannot read it: {e})"),
     }
 }
 

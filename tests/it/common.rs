@@ -27,12 +27,42 @@ pub fn kvitto() -> Command {
     Command::new(env!("CARGO_BIN_EXE_kvitto"))
 }
 
+/// Where the tests' listening ports come from: below Linux's ephemeral range (32768 and up), so
+/// no outgoing connection of a concurrent test can be handed one of them between the check
+/// and the node's bind.
+const TEST_PORTS: std::ops::Range<u16> = 10_000..32_000;
+
+/// `n` consecutive ports on 127.0.0.1, free now and never handed out before in this process.
+/// Blocks go up from a start that depends on the process id, so the test threads of one
+/// binary never share a port and runs side by side rarely meet.
+pub fn free_ports(n: u16) -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let span = TEST_PORTS.end - TEST_PORTS.start;
+    let _ = NEXT.compare_exchange(
+        0,
+        TEST_PORTS.start + (std::process::id() % u32::from(span / 2)) as u16,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    loop {
+        let mut base = NEXT.fetch_add(n, Ordering::SeqCst);
+        if base + n > TEST_PORTS.end {
+            // Wrap around once the range is used up (only a very long run gets here).
+            NEXT.store(TEST_PORTS.start, Ordering::SeqCst);
+            base = NEXT.fetch_add(n, Ordering::SeqCst);
+        }
+        let all_free =
+            (base..base + n).all(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
+        if all_free {
+            return base;
+        }
+    }
+}
+
+/// One free port (see [`free_ports`]).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    free_ports(1)
 }
 
 /// A node directory made by `kvitto init`, and the running node process if any.

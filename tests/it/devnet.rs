@@ -7,7 +7,10 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::common::{free_port, kvitto};
+use crate::common::{free_ports, kvitto};
+
+/// The devnet's node count (its default): each needs an HTTP and a peer-to-peer port.
+const NODES: u16 = 5;
 
 /// Runs `kvitto devnet --exit-when-settled` into a new directory.
 fn devnet(extra: &[&str]) -> (tempfile::TempDir, PathBuf, Output) {
@@ -22,8 +25,8 @@ fn devnet(extra: &[&str]) -> (tempfile::TempDir, PathBuf, Output) {
             "--sessions",
             "3",
         ])
-        .args(["--http-port", &free_port().to_string()])
-        .args(["--p2p-port", &free_port().to_string()])
+        .args(["--http-port", &free_ports(NODES).to_string()])
+        .args(["--p2p-port", &free_ports(NODES).to_string()])
         .arg("--dir")
         .arg(work.path().join("nodes"))
         .arg("--out")

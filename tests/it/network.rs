@@ -13,7 +13,7 @@ use kvitto_tlog::merkle::{consistency_proof, MemoryTree};
 use kvitto_tlog::note::{Ed25519Signer, Verifier as _};
 use serde_json::Value;
 
-use crate::common::{kvitto, now_ms};
+use crate::common::{free_ports, kvitto, now_ms};
 
 pub(crate) const NETWORK: &str = "kvitto-testnet";
 
@@ -24,23 +24,11 @@ pub(crate) struct Testnet {
     children: Vec<Option<Child>>,
 }
 
-/// `n` consecutive ports that are free now, from a random base.
-fn free_ports(n: usize) -> u16 {
-    loop {
-        let base = 20_000 + (rand::random::<u16>() % 30_000);
-        let all_free =
-            (0..n as u16).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
-        if all_free {
-            return base;
-        }
-    }
-}
-
 impl Testnet {
     pub(crate) fn init(n: usize) -> Testnet {
         let dir = tempfile::tempdir().unwrap();
-        let http = free_ports(n);
-        let p2p = free_ports(n);
+        let http = free_ports(n as u16);
+        let p2p = free_ports(n as u16);
         let out = kvitto()
             .args(["testnet", "init", "--dir"])
             .arg(dir.path())

@@ -545,11 +545,12 @@ impl RunningDevnet {
     fn start() -> RunningDevnet {
         use std::io::BufRead;
         let work = tempfile::tempdir().unwrap();
-        let http_port = free_port();
+        // Five nodes (the default), each with an HTTP and a peer-to-peer port.
+        let http_port = free_ports(5);
         let mut child = kvitto()
             .args(["devnet", "--chargers", "2", "--sessions", "3"])
             .args(["--http-port", &http_port.to_string()])
-            .args(["--p2p-port", &free_port().to_string()])
+            .args(["--p2p-port", &free_ports(5).to_string()])
             .arg("--dir")
             .arg(work.path().join("nodes"))
             .arg("--out")
