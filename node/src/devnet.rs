@@ -74,6 +74,13 @@ impl DevnetOutcome {
     }
 }
 
+/// Meter readings between a simulated session's start and stop.
+const INTERMEDIATE_READINGS: usize = 2;
+/// The simulated history ends a minute before the devnet charges it, and its tariffs are
+/// published a minute before it starts: the nodes accept tariffs back-dated by the history's
+/// span and this margin.
+const HISTORY_MARGIN_MS: u64 = 180_000;
+
 /// The devnet's tariffs, by CPO (alternating).
 const TARIFF_ENERGY: &str = include_str!("devnet/tariff_energy_evening_parking.json");
 const TARIFF_TIME: &str = include_str!("devnet/tariff_session_fee_per_hour.json");
@@ -138,15 +145,16 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
         p2p_port_base: options.p2p_port,
         quorum: None,
     })?;
-    // The simulated history is back-dated by up to a day: let its tariffs be too.
+    // The simulated history is back-dated (see the charging below): let its tariffs be too.
+    // The tariffs are published minutes after this: allow an hour more than they need.
+    let backdate_ms =
+        history_span_ms(options.sessions, INTERMEDIATE_READINGS) + HISTORY_MARGIN_MS + 3_600_000;
+    let backdate = format!("tariff_backdate_ms_max = {backdate_ms}");
     for node in &nodes {
         let path = node.dir.join("kvitto.toml");
         let text = std::fs::read_to_string(&path)?;
-        let text = text.replace(
-            "tariff_backdate_ms_max = 60000",
-            &format!("tariff_backdate_ms_max = {}", 86_400_000),
-        );
-        if !text.contains("tariff_backdate_ms_max = 86400000") {
+        let text = text.replace("tariff_backdate_ms_max = 60000", &backdate);
+        if !text.contains(&backdate) {
             bail!("{}: cannot set tariff_backdate_ms_max", path.display());
         }
         std::fs::write(&path, text)?;
@@ -225,8 +233,9 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
 
     // Chargers and sessions.
     let now = kvitto_service::Clock::now_ms(&kvitto_service::SystemClock);
-    let span = history_span_ms(options.sessions, 2);
-    let start_ms = now.saturating_sub(span + 120_000);
+    let span = history_span_ms(options.sessions, INTERMEDIATE_READINGS);
+    // Tariffs are published a minute before the history starts, which ends a minute ago.
+    let start_ms = now.saturating_sub(span + HISTORY_MARGIN_MS - 60_000);
     let mut outcome = DevnetOutcome::default();
     let mut first_cpo_session: Option<([u8; 32], Vec<SignedReading>, String)> = None;
     let mut turn = 0usize;
@@ -241,7 +250,7 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
             network: "kvitto-devnet".into(),
             chargers: options.chargers,
             sessions_per_charger: options.sessions,
-            intermediate_readings: 2,
+            intermediate_readings: INTERMEDIATE_READINGS,
             batch: 8,
             max_power_w: 22_000,
             tariff_id: Some(tariff_id),
@@ -250,7 +259,13 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
         let chargers = register_chargers(&cpo.admin, &sim, start_ms).await?;
         for mut charger in chargers {
             let public_key = charger.public_key();
-            let readings = session_readings(&mut charger, options.sessions, 2, 22_000, start_ms);
+            let readings = session_readings(
+                &mut charger,
+                options.sessions,
+                INTERMEDIATE_READINGS,
+                22_000,
+                start_ms,
+            );
             for session in readings.chunk_by(|a, b| a.reading.session == b.reading.session) {
                 let driver = &drivers[turn % drivers.len()];
                 turn += 1;

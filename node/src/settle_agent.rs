@@ -185,33 +185,24 @@ impl Agent {
         }
         let statement_ref = at.entry_ref();
         let checked = records.len() as u64;
-        let entry = if items.is_empty() {
-            kvitto_core::Entry::StatementAcknowledged(StatementAcknowledgement {
-                statement: statement_ref,
-                sessions_checked: checked,
-            })
+        let entries = if items.is_empty() {
+            vec![kvitto_core::Entry::StatementAcknowledged(
+                StatementAcknowledgement {
+                    statement: statement_ref,
+                    sessions_checked: checked,
+                },
+            )]
         } else {
-            let items: Vec<DisputeItem> = items
-                .into_iter()
-                .take(kvitto_core::limits::DISPUTE_ITEMS_MAX)
-                .map(|(session_index, reason)| DisputeItem {
-                    session_index,
-                    reason,
-                })
-                .collect();
-            kvitto_core::Entry::StatementDisputed(StatementDispute {
-                statement: statement_ref,
-                sessions_checked: checked,
-                items,
-            })
+            dispute_parts(&statement_ref, checked, items)
         };
-        let kind = entry.type_name();
+        let kind = entries[0].type_name();
+        let parts = entries.len();
         let logged = self
             .sequencer
-            .settle(entry)
+            .settle(entries)
             .await
             .map_err(|e| e.to_string())?;
-        tracing::info!(origin = %at.origin, statement = at.index, index = logged, kind, sessions = checked, "settlement statement checked");
+        tracing::info!(origin = %at.origin, statement = at.index, index = logged, kind, parts, sessions = checked, "settlement statement checked");
         Ok(())
     }
 
@@ -430,4 +421,73 @@ fn own_record<S: KvStore>(
 fn period_floor(now_ms: u64, period_s: u64) -> u64 {
     let p = period_s.max(1) * 1000;
     now_ms - now_ms % p
+}
+
+/// A dispute of every item, in parts of at most [`kvitto_core::limits::DISPUTE_ITEMS_MAX`]
+/// items (one entry holds no more), in item order: statement-wide items first, then by session.
+/// The parts are appended together and the CPO answers each.
+fn dispute_parts(
+    statement: &kvitto_core::settlement::EntryRef,
+    sessions_checked: u64,
+    items: BTreeSet<(Option<u64>, DisputeReason)>,
+) -> Vec<kvitto_core::Entry> {
+    let items: Vec<DisputeItem> = items
+        .into_iter()
+        .map(|(session_index, reason)| DisputeItem {
+            session_index,
+            reason,
+        })
+        .collect();
+    items
+        .chunks(kvitto_core::limits::DISPUTE_ITEMS_MAX)
+        .map(|part| {
+            kvitto_core::Entry::StatementDisputed(StatementDispute {
+                statement: statement.clone(),
+                sessions_checked,
+                items: part.to_vec(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// More items than one entry holds become several parts, in item order, none lost.
+    #[test]
+    fn a_long_dispute_is_split_into_parts_without_losing_an_item() {
+        let max = kvitto_core::limits::DISPUTE_ITEMS_MAX as u64;
+        let statement = kvitto_core::settlement::EntryRef {
+            origin: "cpo.example/log".into(),
+            index: 9_000,
+            leaf_hash: [7; 32],
+        };
+        let mut items: BTreeSet<(Option<u64>, DisputeReason)> = (0..2 * max + 3)
+            .map(|i| (Some(i), DisputeReason::UnknownToken))
+            .collect();
+        items.insert((None, DisputeReason::TotalMismatch));
+        let expected: Vec<_> = items.iter().copied().collect();
+        let parts = dispute_parts(&statement, 2 * max + 3, items);
+        let sizes: Vec<usize> = parts
+            .iter()
+            .map(|p| match p {
+                kvitto_core::Entry::StatementDisputed(d) => {
+                    assert_eq!(d.statement, statement);
+                    d.items.len()
+                }
+                other => panic!("{} is not a dispute", other.type_name()),
+            })
+            .collect();
+        assert_eq!(sizes, vec![max as usize, max as usize, 4]);
+        let joined: Vec<_> = parts
+            .iter()
+            .flat_map(|p| match p {
+                kvitto_core::Entry::StatementDisputed(d) => d.items.clone(),
+                _ => unreachable!(),
+            })
+            .map(|i| (i.session_index, i.reason))
+            .collect();
+        assert_eq!(joined, expected, "statement-wide first, then by session");
+    }
 }

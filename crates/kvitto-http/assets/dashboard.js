@@ -128,18 +128,36 @@
       el('td', { class: 'mono small' }, r.commitment_prefix ? `${str(r.commitment_prefix)}…` : el('span', { class: 'muted' }, '—')))));
   }
 
+  // A dispute may name thousands of sessions; the matrix cell shows the first few.
+  const DISPUTE_ITEMS_SHOWN = 6;
   const STATUS_CLASS = { pending: 'warn', acknowledged: 'good', disputed: 'bad', answered: 'info' };
 
   function statementCell(st) {
     const dispute = st.dispute && Array.isArray(st.dispute.items) ? st.dispute : null;
     return el('div', { class: 'statement', 'data-cpo': st.cpo, 'data-emsp': st.emsp, 'data-status': st.status },
       el('div', { class: 'amount' }, money(st.total_incl_vat_minor, st.currency)),
-      el('div', { class: 'muted small' }, `${money(st.total_excl_vat_minor, st.currency)} excl. VAT · ${str(st.sessions)} session${st.sessions === 1 ? '' : 's'}`),
+      el('div', { class: 'muted small' }, `${money(st.total_excl_vat_minor, st.currency)} excl. VAT · ${counted(st.sessions, 'session')}`,
+        st.credits ? ` · ${counted(st.credits, 'credit note')}` : ''),
       el('span', { class: `badge ${STATUS_CLASS[st.status] || ''}` }, str(st.status)),
-      dispute ? el('ul', { class: 'disputes' }, dispute.items.map((item) => el('li', {},
+      dispute ? el('ul', { class: 'disputes' }, dispute.items.slice(0, DISPUTE_ITEMS_SHOWN).map((item) => el('li', {},
         typeof item.session_index === 'number' ? `session entry ${item.session_index}: ` : '',
         str(item.reason).replace(/_/g, ' '))),
-      typeof dispute.answered === 'number' ? el('li', { class: 'muted' }, `answered at entry ${dispute.answered}`) : null) : null);
+      dispute.items.length > DISPUTE_ITEMS_SHOWN ? el('li', { class: 'muted' }, `… and ${dispute.items.length - DISPUTE_ITEMS_SHOWN} more (GET /v1/settlement lists them all)`) : null,
+      Array.isArray(dispute.parts) && dispute.parts.length > 1 ? el('li', { class: 'muted' }, `disputed in ${dispute.parts.length} entries`) : null,
+      typeof dispute.answered === 'number' ? el('li', { class: 'muted' }, `answered at entry ${dispute.answered}: ${str(dispute.credited)} credited`) : null) : null);
+  }
+
+  function counted(n, what) {
+    return `${str(n)} ${what}${n === 1 ? '' : 's'}`;
+  }
+
+  // A period as the statements name it; to the second when it is shorter than a day.
+  function periodName(period) {
+    const short = period.end_ms - period.start_ms < 86400000;
+    const at = (ms) => (short && typeof ms === 'number' && isFinite(ms)
+      ? new Date(ms).toISOString().slice(0, 19).replace('T', ' ') + ' UTC'
+      : isoMinute(ms));
+    return `${at(period.start_ms)} – ${at(period.end_ms)}`;
   }
 
   function periodCard(period) {
@@ -153,23 +171,39 @@
       return here.length ? el('td', { class: 'cell' }, here.map(statementCell)) : el('td', { class: 'empty' }, '·');
     })));
     return el('div', { class: 'period', 'data-start': period.start_ms },
-      el('h3', {}, `Period ${isoMinute(period.start_ms)} – ${isoMinute(period.end_ms)}`, ' ',
+      el('h3', {}, `Period ${periodName(period)}`, ' ',
         disputed ? el('span', { class: 'badge bad' }, `${disputed} disputed`) : null),
       statements.length
         ? el('div', { class: 'table-scroll' }, el('table', { class: 'matrix' }, el('thead', {}, head), el('tbody', {}, rows)))
-        : el('p', { class: 'muted' }, 'No statements in this period.'));
+        : el('p', { class: 'muted' }, 'No statements in this period.'),
+      periodNetting(period));
+  }
+
+  // The period's netting, every currency, from its closed statements (acknowledged or answered).
+  function periodNetting(period) {
+    if (period.netting_error) {
+      return el('p', { class: 'error', 'data-netting-error': '' }, `This period cannot be netted: ${str(period.netting_error)}`);
+    }
+    const currencies = period.netting && Array.isArray(period.netting.currencies) ? period.netting.currencies : [];
+    if (!currencies.length) {
+      return el('p', { class: 'muted' }, 'Nothing to net yet: no statement of this period is acknowledged or answered.');
+    }
+    return currencies.map((c) => nettingCard({
+      currency: c.currency,
+      positions: Object.fromEntries((c.positions || []).map((p) => [p.party, p.net_minor])),
+      transfers: c.transfers,
+    }));
   }
 
   function nettingCard(netting) {
     const positions = Object.entries(netting.positions || {}).sort((a, b) => a[0].localeCompare(b[0]));
     const transfers = Array.isArray(netting.transfers) ? netting.transfers : [];
     return el('div', { class: 'netting' },
-      el('h3', {}, 'Net positions', typeof netting.start_ms === 'number'
-        ? ` for ${isoMinute(netting.start_ms)} – ${isoMinute(netting.end_ms)}` : '', ` (${str(netting.currency)})`),
+      el('h4', {}, `Net positions (${str(netting.currency)})`),
       el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'Party'), el('th', { class: 'num' }, 'Net position'))),
         el('tbody', {}, positions.map(([party, amount]) => el('tr', { 'data-party': party },
           el('td', {}, party), el('td', { class: 'num' }, money(amount, netting.currency)))))),
-      el('h3', {}, 'Transfers'),
+      el('h4', {}, 'Transfers'),
       transfers.length
         ? el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'From'), el('th', {}, 'To'), el('th', { class: 'num' }, 'Amount'))),
           el('tbody', {}, transfers.map((t) => el('tr', {}, el('td', {}, str(t.from)), el('td', {}, str(t.to)), el('td', { class: 'num' }, money(t.amount_minor, netting.currency))))))
@@ -193,8 +227,7 @@
     }
     fill('settlement',
       el('p', { class: 'muted small' }, 'Statements per CPO and eMSP: totals including VAT, then excluding VAT and the number of sessions.'),
-      periods.slice().reverse().map(periodCard),
-      answer.body.netting ? nettingCard(answer.body.netting) : null);
+      periods.slice().reverse().map(periodCard));
   }
 
   poll(async () => {

@@ -141,9 +141,11 @@ pub enum Command {
         period_end_ms: u64,
         reply: Reply<Vec<u64>>,
     },
-    /// Append an acknowledgement or a dispute of another log's statement.
+    /// Append the response to another log's statement: an acknowledgement, or a dispute in one
+    /// or more parts. Every part is checked before any is appended, and all are committed in one
+    /// write, so a crash never leaves half a dispute. Replies with the first part's index.
     Settle {
-        entry: Box<Entry>,
+        entries: Vec<Entry>,
         reply: Reply<u64>,
     },
     /// Answer a dispute: credit notes for the items credited, then the answer. Replies with the
@@ -271,12 +273,10 @@ impl SequencerHandle {
         .await
     }
 
-    pub async fn settle(&self, entry: Entry) -> Result<u64, IngestError> {
-        self.call(|reply| Command::Settle {
-            entry: Box::new(entry),
-            reply,
-        })
-        .await
+    /// Appends a statement's response: an acknowledgement or the parts of a dispute (see
+    /// [`Command::Settle`]). Returns the first entry's index.
+    pub async fn settle(&self, entries: Vec<Entry>) -> Result<u64, IngestError> {
+        self.call(|reply| Command::Settle { entries, reply }).await
     }
 
     pub async fn answer_dispute(
@@ -621,22 +621,10 @@ impl<S: KvStore> Sequencer<S> {
                         let _ = reply.send(result);
                     }));
                 }
-                Command::Settle { entry, reply } => {
-                    let result = match *entry {
-                        entry @ (Entry::StatementAcknowledged(_) | Entry::StatementDisputed(_)) => {
-                            self.ledger.settle(entry).map_err(IngestError::from)
-                        }
-                        other => Err(IngestError::Registry(RegistryError::InvalidField {
-                            field: "entry",
-                            reason: format!(
-                                "{} is appended by its own command, not as a settlement answer",
-                                other.type_name()
-                            ),
-                        })),
-                    }
-                    .map(|effects| {
-                        let index = effects.entries[0].0;
-                        queued.push(effects);
+                Command::Settle { entries, reply } => {
+                    let result = self.stage_response(entries).map(|all| {
+                        let index = all[0].entries[0].0;
+                        queued.extend(all);
                         index
                     });
                     answers.push(Box::new(move || {
@@ -842,6 +830,46 @@ impl<S: KvStore> Sequencer<S> {
             all.push(effects);
         }
         Ok(all)
+    }
+
+    /// A statement's response ([`Command::Settle`]): an acknowledgement alone, or the parts of
+    /// one dispute, all naming the same statement; checked whole, then appended.
+    fn stage_response(&mut self, entries: Vec<Entry>) -> Result<Vec<Effects>, IngestError> {
+        let invalid = |reason: String| {
+            IngestError::Registry(RegistryError::InvalidField {
+                field: "entries",
+                reason,
+            })
+        };
+        let statement = |entry: &Entry| match entry {
+            Entry::StatementAcknowledged(a) if entries.len() == 1 => Ok(a.statement.clone()),
+            Entry::StatementAcknowledged(_) => Err(invalid(
+                "an acknowledgement is appended alone, not with other entries".into(),
+            )),
+            Entry::StatementDisputed(d) => Ok(d.statement.clone()),
+            other => Err(invalid(format!(
+                "{} is appended by its own command, not as a settlement answer",
+                other.type_name()
+            ))),
+        };
+        let Some(first) = entries.first() else {
+            return Err(invalid("no entry to append".into()));
+        };
+        let named = statement(first)?;
+        for entry in &entries {
+            if statement(entry)? != named {
+                return Err(invalid(
+                    "the parts of a dispute all name the same statement".into(),
+                ));
+            }
+            self.ledger
+                .check_settlement(entry)
+                .map_err(|e| IngestError::from(RegistryError::Settlement(e)))?;
+        }
+        entries
+            .into_iter()
+            .map(|entry| self.ledger.settle(entry).map_err(IngestError::from))
+            .collect()
     }
 
     /// Credit notes for the credited items, then the answer, appended to the ledger.
@@ -1128,4 +1156,115 @@ fn fail_stop(message: &str) -> ! {
     tracing::error!("{message}; stopping the node");
     eprintln!("kvitto: fatal: {message}");
     std::process::exit(70)
+}
+
+#[cfg(test)]
+mod tests {
+    use kvitto_core::settlement::{
+        DisputeItem, DisputeReason, EntryRef, StatementAcknowledgement, StatementDispute,
+    };
+    use kvitto_store::MemoryStore;
+
+    use super::*;
+
+    struct Signer;
+
+    impl CheckpointSigner for Signer {
+        fn origin(&self) -> &str {
+            "emsp.example/log"
+        }
+        fn sign(&self, size: u64, root: &kvitto_tlog::Hash) -> Vec<u8> {
+            format!("emsp.example/log\n{size}\n{}\n\n— test\n", root.to_base64()).into_bytes()
+        }
+    }
+
+    fn start() -> (SequencerHandle, Arc<LogStore<MemoryStore>>) {
+        let store = Arc::new(LogStore::open(MemoryStore::new()).unwrap());
+        let (sequencer, _view, _thread) = Sequencer::start(
+            store.clone(),
+            kvitto_core::NetworkId::of_name("test"),
+            Arc::new(Signer),
+            Arc::new(crate::SystemClock),
+            SequencerConfig::default(),
+            |_| None,
+        )
+        .unwrap();
+        (sequencer, store)
+    }
+
+    fn statement(index: u64) -> EntryRef {
+        EntryRef {
+            origin: "cpo.example/log".into(),
+            index,
+            leaf_hash: [3; 32],
+        }
+    }
+
+    fn part(statement: EntryRef, sessions: std::ops::Range<u64>) -> Entry {
+        Entry::StatementDisputed(StatementDispute {
+            statement,
+            sessions_checked: 500,
+            items: sessions
+                .map(|i| DisputeItem {
+                    session_index: Some(i),
+                    reason: DisputeReason::UnknownToken,
+                })
+                .collect(),
+        })
+    }
+
+    fn ack(statement: EntryRef) -> Entry {
+        Entry::StatementAcknowledged(StatementAcknowledgement {
+            statement,
+            sessions_checked: 500,
+        })
+    }
+
+    /// The parts of a dispute are appended together, at consecutive indexes; a response that
+    /// is not one statement's acknowledgement or dispute, or has one bad part, appends nothing.
+    #[tokio::test]
+    async fn a_response_is_appended_whole_or_not_at_all() {
+        let (sequencer, store) = start();
+        let first = sequencer
+            .settle(vec![
+                part(statement(40), 0..128),
+                part(statement(40), 128..130),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(first, 0);
+        assert_eq!(store.size().unwrap(), 2);
+
+        let refused: Vec<(Vec<Entry>, &str)> = vec![
+            (vec![], "no entry"),
+            (
+                vec![ack(statement(41)), part(statement(41), 0..1)],
+                "appended alone",
+            ),
+            (
+                vec![part(statement(42), 0..1), part(statement(43), 1..2)],
+                "the same statement",
+            ),
+            (
+                vec![part(statement(44), 0..1), part(statement(44), 1..1)],
+                "1 to 128 disputed items",
+            ),
+            (
+                vec![part(
+                    EntryRef {
+                        origin: "emsp.example/log".into(),
+                        ..statement(45)
+                    },
+                    0..1,
+                )],
+                "does not dispute itself",
+            ),
+        ];
+        for (entries, why) in refused {
+            let error = sequencer.settle(entries).await.unwrap_err();
+            assert!(error.to_string().contains(why), "{error} (expected: {why})");
+            assert_eq!(store.size().unwrap(), 2, "{why}: nothing appended");
+        }
+        assert_eq!(sequencer.settle(vec![ack(statement(46))]).await.unwrap(), 2);
+    }
 }

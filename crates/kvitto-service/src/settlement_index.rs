@@ -170,14 +170,13 @@ impl SettlementIndex {
         if acked {
             return StatementStatus::Acknowledged;
         }
-        let dispute = self
-            .disputes
-            .iter()
-            .find(|(d, dispute)| d.operator == s.counterparty && at.is(&dispute.statement));
-        match dispute {
-            None => StatementStatus::Pending,
-            Some((d, _)) if self.answer_to(d).is_some() => StatementStatus::Answered,
-            Some(_) => StatementStatus::Disputed,
+        let parts = self.disputes_of(at, s);
+        if parts.is_empty() {
+            StatementStatus::Pending
+        } else if parts.iter().all(|(d, _)| self.answer_to(d).is_some()) {
+            StatementStatus::Answered
+        } else {
+            StatementStatus::Disputed
         }
     }
 
@@ -185,11 +184,13 @@ impl SettlementIndex {
         self.response(at, s)
     }
 
-    /// The dispute of a statement by its counterparty, if any.
-    pub fn dispute_of(&self, at: &At, s: &SettlementStatement) -> Option<&(At, StatementDispute)> {
+    /// The dispute of a statement by its counterparty, in log order: one entry, or several parts
+    /// when it has more items than one entry holds (each part is answered by itself).
+    pub fn disputes_of(&self, at: &At, s: &SettlementStatement) -> Vec<&(At, StatementDispute)> {
         self.disputes
             .iter()
-            .find(|(d, dispute)| d.operator == s.counterparty && at.is(&dispute.statement))
+            .filter(|(d, dispute)| d.operator == s.counterparty && at.is(&dispute.statement))
+            .collect()
     }
 
     /// The CPO's answer to a dispute, from the log the statement is on.
@@ -324,37 +325,49 @@ impl SettlementIndex {
         Ok(records.iter().map(|(_, r)| r.session.to_hex()).collect())
     }
 
+    /// The row of a statement's dispute, its parts taken together.
+    fn dispute_row(&self, parts: &[&(At, StatementDispute)]) -> Option<DisputeRow> {
+        let (first, _) = parts.first()?;
+        let answers: Vec<Option<&(At, DisputeAnswer)>> =
+            parts.iter().map(|(d, _)| self.answer_to(d)).collect();
+        Some(DisputeRow {
+            origin: first.origin.clone(),
+            index: first.index,
+            parts: parts.iter().map(|(d, _)| d.index).collect(),
+            items: parts
+                .iter()
+                .flat_map(|(_, dispute)| &dispute.items)
+                .map(|i| DisputeItemRow {
+                    session_index: i.session_index,
+                    reason: i.reason.name(),
+                })
+                .collect(),
+            answered: answers
+                .iter()
+                .map(|a| a.map(|(at, _)| at.index))
+                .collect::<Option<Vec<u64>>>()
+                .and_then(|indexes| indexes.into_iter().max()),
+            credited: answers
+                .iter()
+                .flatten()
+                .flat_map(|(_, answer)| &answer.items)
+                .filter(|i| {
+                    matches!(
+                        i.outcome,
+                        kvitto_core::settlement::AnswerOutcome::Credited { .. }
+                    )
+                })
+                .count(),
+        })
+    }
+
     /// The overview of every period: statements by CPO and eMSP with their status and disputes,
     /// and the netting of the closed ones (acknowledged, or answered) per period.
     pub fn overview(&self) -> Overview {
         let mut periods: BTreeMap<(u64, u64), Vec<StatementRow>> = BTreeMap::new();
         for (at, s) in &self.statements {
             let status = self.response(at, s);
-            let dispute = self.dispute_of(at, s).map(|(d, dispute)| DisputeRow {
-                origin: d.origin.clone(),
-                index: d.index,
-                items: dispute
-                    .items
-                    .iter()
-                    .map(|i| DisputeItemRow {
-                        session_index: i.session_index,
-                        reason: i.reason.name(),
-                    })
-                    .collect(),
-                answered: self.answer_to(d).map(|(a, _)| a.index),
-                credited: self.answer_to(d).map_or(0, |(_, answer)| {
-                    answer
-                        .items
-                        .iter()
-                        .filter(|i| {
-                            matches!(
-                                i.outcome,
-                                kvitto_core::settlement::AnswerOutcome::Credited { .. }
-                            )
-                        })
-                        .count()
-                }),
-            });
+            let dispute = self.dispute_row(&self.disputes_of(at, s));
             periods
                 .entry((s.period_start_ms, s.period_end_ms))
                 .or_default()
@@ -462,12 +475,16 @@ pub struct StatementRow {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DisputeRow {
+    /// The eMSP's log, and the index of the dispute's first part.
     pub origin: String,
     pub index: u64,
+    /// The index of every part (one entry holds at most `DISPUTE_ITEMS_MAX` items).
+    pub parts: Vec<u64>,
+    /// Every part's items, in order.
     pub items: Vec<DisputeItemRow>,
-    /// The index of the CPO's answer, once given.
+    /// The index of the CPO's last answer, once every part is answered.
     pub answered: Option<u64>,
-    /// How many of the items the answer credited (the rest it rejected).
+    /// How many of the items the answers credited (the rest they rejected).
     pub credited: usize,
 }
 
@@ -482,5 +499,142 @@ mod hex32 {
 
     pub fn serialize<S: Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&hex::encode(v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kvitto_core::settlement::{
+        AmountTotal, AnswerItem, AnswerOutcome, DisputeItem, DisputeReason,
+    };
+
+    use super::*;
+
+    const CPO: &str = "cpo.example/log";
+    const EMSP: &str = "emsp.example/log";
+
+    fn at(origin: &str, index: u64) -> At {
+        let operator = if origin == CPO { "SE*CPO" } else { "SE*MSP" };
+        At {
+            origin: origin.into(),
+            operator: operator.into(),
+            index,
+            leaf_hash: [index as u8; 32],
+        }
+    }
+
+    fn statement() -> SettlementStatement {
+        let total = |count, amount| AmountTotal {
+            count,
+            excl_vat_minor: amount,
+            incl_vat_minor: amount,
+            proof_excl_vat: vec![0; 64],
+            proof_incl_vat: vec![0; 64],
+        };
+        SettlementStatement {
+            counterparty: "SE*MSP".into(),
+            currency: "EUR".into(),
+            period_start_ms: 1,
+            period_end_ms: 2,
+            from_index: 0,
+            sessions: total(300, 30_000),
+            credits: AmountTotal::empty(),
+        }
+    }
+
+    fn part(sessions: std::ops::Range<u64>) -> StatementDispute {
+        StatementDispute {
+            statement: at(CPO, 400).entry_ref(),
+            sessions_checked: 300,
+            items: sessions
+                .map(|i| DisputeItem {
+                    session_index: Some(i),
+                    reason: DisputeReason::UnknownToken,
+                })
+                .collect(),
+        }
+    }
+
+    fn answer(dispute: &At, sessions: std::ops::Range<u64>, credited: bool) -> DisputeAnswer {
+        DisputeAnswer {
+            dispute: dispute.entry_ref(),
+            items: sessions
+                .map(|i| AnswerItem {
+                    session_index: Some(i),
+                    outcome: if credited {
+                        AnswerOutcome::Credited {
+                            credit_index: 1_000 + i,
+                        }
+                    } else {
+                        AnswerOutcome::Rejected {
+                            reason: "the token was valid".into(),
+                        }
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    /// A dispute in two parts is one dispute: answered only once both parts are, its items and
+    /// credits counted over both.
+    #[test]
+    fn a_dispute_in_parts_is_answered_when_every_part_is() {
+        let mut index = SettlementIndex::default();
+        index.add(at(CPO, 400), Entry::SettlementStatement(statement()));
+        let (s_at, s) = index.statements[0].clone();
+        assert_eq!(index.status(&s_at, &s), StatementStatus::Pending);
+        assert_eq!(index.open_statements("SE*MSP").len(), 1);
+
+        index.add(at(EMSP, 10), Entry::StatementDisputed(part(0..128)));
+        index.add(at(EMSP, 11), Entry::StatementDisputed(part(128..200)));
+        assert_eq!(index.status(&s_at, &s), StatementStatus::Disputed);
+        assert!(index.open_statements("SE*MSP").is_empty());
+        assert_eq!(
+            index.open_disputes(CPO).len(),
+            2,
+            "each part is answered by itself"
+        );
+
+        index.add(
+            at(CPO, 500),
+            Entry::DisputeAnswered(answer(&at(EMSP, 10), 0..128, true)),
+        );
+        assert_eq!(index.status(&s_at, &s), StatementStatus::Disputed);
+        let row = &index.overview().periods[0].statements[0];
+        let dispute = row.dispute.as_ref().unwrap();
+        assert_eq!((dispute.index, dispute.parts.clone()), (10, vec![10, 11]));
+        assert_eq!(dispute.items.len(), 200);
+        assert_eq!(dispute.answered, None, "one part is still unanswered");
+        assert_eq!(dispute.credited, 128);
+        assert!(
+            index.overview().periods[0].netting.is_none(),
+            "a statement still disputed is not netted"
+        );
+
+        index.add(
+            at(CPO, 501),
+            Entry::DisputeAnswered(answer(&at(EMSP, 11), 128..200, false)),
+        );
+        assert_eq!(index.status(&s_at, &s), StatementStatus::Answered);
+        assert!(index.open_disputes(CPO).is_empty());
+        let overview = index.overview();
+        let dispute = overview.periods[0].statements[0].dispute.as_ref().unwrap();
+        assert_eq!((dispute.answered, dispute.credited), (Some(501), 128));
+        assert!(overview.periods[0].netting.is_some());
+    }
+
+    /// Only the counterparty's log disputes a statement: a part from another operator's log
+    /// is no part of it.
+    #[test]
+    fn a_dispute_from_another_operator_is_no_part() {
+        let mut index = SettlementIndex::default();
+        index.add(at(CPO, 400), Entry::SettlementStatement(statement()));
+        let (s_at, s) = index.statements[0].clone();
+        let mut stranger = at(EMSP, 12);
+        stranger.operator = "SE*OTH".into();
+        index.add(stranger, Entry::StatementDisputed(part(0..3)));
+        assert_eq!(index.status(&s_at, &s), StatementStatus::Pending);
+        assert!(index.disputes_of(&s_at, &s).is_empty());
+        assert!(index.open_disputes(CPO).is_empty());
     }
 }
