@@ -2,16 +2,14 @@
 //! loopback, with the raw limits measured in the same run on the same cores. They print figures
 //! and ratios; nothing here asserts a time.
 
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use kvitto_core::entry::Entry;
-use kvitto_core::keys::{KeyId, SessionId};
 use kvitto_core::reading::SignedReading;
 use kvitto_core::NetworkId;
-use kvitto_ledger::{IngestConfig, Ledger, ReadingArchive, ReplayItem};
+use kvitto_ledger::{IngestConfig, Ledger, MemoryArchive, ReplayItem};
 use kvitto_store::{LogStore, RocksStore};
 use serde_json::Value;
 
@@ -283,23 +281,6 @@ pub async fn catchup(options: CatchupOptions) -> Result<CatchupReport> {
     })
 }
 
-/// Readings and sessions replayed so far, as a mirror's pending chunk holds them.
-#[derive(Default)]
-struct Replayed {
-    readings: HashMap<(KeyId, u64), SignedReading>,
-    sessions: HashSet<SessionId>,
-}
-
-impl ReadingArchive for Replayed {
-    fn reading(&self, key_id: &KeyId, counter: u64) -> Option<SignedReading> {
-        self.readings.get(&(*key_id, counter)).cloned()
-    }
-
-    fn session_exists(&self, session: &SessionId) -> bool {
-        self.sessions.contains(session)
-    }
-}
-
 /// Runs of the in-process limits (bare verification, replay); the best one counts.
 const LIMIT_RUNS: usize = 3;
 
@@ -340,7 +321,7 @@ fn replay(
     from: u64,
 ) -> Result<(f64, u64)> {
     let mut ledger = Ledger::new(network, origin, IngestConfig::default());
-    let mut archive = Replayed::default();
+    let mut archive = MemoryArchive::default();
     let mut seconds = 0.0;
     let mut readings = 0u64;
     for (start, items) in chunks {
@@ -349,13 +330,7 @@ fn replay(
         let effects = ledger
             .replay_batch(items, &archive)
             .map_err(|e| anyhow::anyhow!("replaying entry {}: {e}", e.index))?;
-        for reading in &effects.readings {
-            archive.sessions.insert(reading.reading.session);
-            archive.readings.insert(
-                (reading.reading.key_id, reading.reading.counter),
-                reading.clone(),
-            );
-        }
+        archive.add(&effects);
         if timed {
             seconds += began.elapsed().as_secs_f64();
             readings += effects.readings.len() as u64;

@@ -7,11 +7,9 @@ use std::collections::{HashMap, HashSet};
 use kvitto_core::entry::Entry;
 use kvitto_core::keys::{KeyId, SessionId};
 use kvitto_core::limits::READINGS_PER_SESSION_MAX;
-use kvitto_core::reading::{ReadingKind, SignedReading};
 use kvitto_core::NetworkId;
 use kvitto_ledger::{
-    Effects, IngestConfig, Ledger, ReadingArchive, RecordLookup, ReplayError, ReplayErrorKind,
-    ReplayItem,
+    IngestConfig, Ledger, MemoryArchive, ReplayError, ReplayErrorKind, ReplayItem,
 };
 use kvitto_tlog::merkle::{leaf_hash, Frontier};
 use kvitto_tlog::policy::Policy;
@@ -105,7 +103,7 @@ pub(crate) fn scan(
         log.origin.clone(),
         IngestConfig::default(),
     ));
-    let mut archive = Archive::default();
+    let mut archive = MemoryArchive::default();
     let mut scan = Scan {
         size,
         root: frontier.root(),
@@ -247,42 +245,4 @@ fn replay_finding(origin: &str, error: &ReplayError, size: u64) -> Finding {
         _ => {}
     }
     finding
-}
-
-/// What the replay accepted so far, as a store would hold it.
-#[derive(Debug, Default)]
-struct Archive {
-    readings: HashMap<(KeyId, u64), SignedReading>,
-    sessions: HashSet<SessionId>,
-    records: HashMap<SessionId, u64>,
-}
-
-impl Archive {
-    fn add(&mut self, effects: &Effects) {
-        for r in &effects.readings {
-            self.readings
-                .insert((r.reading.key_id, r.reading.counter), r.clone());
-            if r.reading.kind == ReadingKind::Start {
-                self.sessions.insert(r.reading.session);
-            }
-        }
-        self.records.extend(effects.closed_sessions.iter().copied());
-    }
-}
-
-impl ReadingArchive for Archive {
-    fn reading(&self, key_id: &KeyId, counter: u64) -> Option<SignedReading> {
-        self.readings.get(&(*key_id, counter)).cloned()
-    }
-
-    fn session_exists(&self, session: &SessionId) -> bool {
-        self.sessions.contains(session)
-    }
-
-    fn session_record(&self, session: &SessionId) -> RecordLookup {
-        match self.records.get(session) {
-            Some(&index) => RecordLookup::At(index),
-            None => RecordLookup::NotClosed,
-        }
-    }
 }

@@ -17,12 +17,14 @@
 //!
 //! Not here: storage, the Merkle tree, HTTP, clocks, signatures of the log itself.
 
+mod archive;
 mod ingest;
 pub mod pricing;
 pub mod registry;
 mod replay;
 pub mod settlement;
 
+pub use archive::MemoryArchive;
 pub use ingest::{
     ChargerState, Effects, IngestConfig, LastReading, OpenSession, ReadingArchive, RecordLookup,
     RejectCode, Rejection, VerifiedReading,

@@ -1,8 +1,6 @@
 //! Replay: a mirror re-derives an operator's log entry by entry. One test per way a primary could
 //! cheat, each asserting the specific code and that the mirror's ledger did not change.
 
-use std::collections::{HashMap, HashSet};
-
 use ed25519_dalek::SigningKey;
 use kvitto_privacy::{commit_session, DriverSecret, PersonKey, SessionContext};
 use proptest::prelude::*;
@@ -17,7 +15,7 @@ use kvitto_core::keys::{KeyId, NetworkId, SessionId};
 use kvitto_core::reading::{session_readings_digest, ReadingKind, SignedReading};
 
 use crate::{
-    Effects, IngestConfig, Ledger, PendingCloneCheck, ReadingArchive, RecordLookup, RejectCode,
+    Effects, IngestConfig, Ledger, MemoryArchive, PendingCloneCheck, ReadingArchive, RejectCode,
     ReplayError, ReplayErrorKind, ReplayItem, VerifiedReading,
 };
 
@@ -77,45 +75,8 @@ fn registration(c: &SoftCharger, tariff_id: Option<&str>) -> ChargerRegistration
     }
 }
 
-#[derive(Default, Clone)]
-struct Archive {
-    readings: HashMap<(KeyId, u64), SignedReading>,
-    sessions: HashSet<SessionId>,
-    records: HashMap<SessionId, u64>,
-}
-
-impl Archive {
-    /// Stages `effects` the way `LogStore::stage` does (readings, started sessions and the
-    /// records of closed ones).
-    fn add(&mut self, effects: &Effects) {
-        for r in &effects.readings {
-            self.readings
-                .insert((r.reading.key_id, r.reading.counter), r.clone());
-            if r.reading.kind == ReadingKind::Start {
-                self.sessions.insert(r.reading.session);
-            }
-        }
-        self.records.extend(effects.closed_sessions.iter().copied());
-    }
-}
-
-impl ReadingArchive for Archive {
-    fn reading(&self, key_id: &KeyId, counter: u64) -> Option<SignedReading> {
-        self.readings.get(&(*key_id, counter)).cloned()
-    }
-    fn session_exists(&self, session: &SessionId) -> bool {
-        self.sessions.contains(session)
-    }
-    fn session_record(&self, session: &SessionId) -> RecordLookup {
-        match self.records.get(session) {
-            Some(&index) => RecordLookup::At(index),
-            None => RecordLookup::NotClosed,
-        }
-    }
-}
-
 /// An archive that does not index session records (the trait's default).
-struct WithoutRecords<'a>(&'a Archive);
+struct WithoutRecords<'a>(&'a MemoryArchive);
 
 impl ReadingArchive for WithoutRecords<'_> {
     fn reading(&self, key_id: &KeyId, counter: u64) -> Option<SignedReading> {
@@ -129,7 +90,7 @@ impl ReadingArchive for WithoutRecords<'_> {
 /// An operator's node: its ledger, its stored readings and its log.
 struct Primary {
     ledger: Ledger,
-    archive: Archive,
+    archive: MemoryArchive,
     log: Vec<Vec<u8>>,
     /// Every entry the primary appended, as `LogStore::stage` received it.
     entries: Vec<(u64, Entry, Vec<u8>)>,
@@ -139,7 +100,7 @@ impl Primary {
     fn new() -> Self {
         Primary {
             ledger: Ledger::new(network(), ORIGIN, IngestConfig::default()),
-            archive: Archive::default(),
+            archive: MemoryArchive::default(),
             log: Vec::new(),
             entries: Vec::new(),
         }
@@ -336,7 +297,7 @@ fn scenario() -> Scenario {
 /// A mirror of another operator's log: a fresh ledger and its own archive.
 struct Mirror {
     ledger: Ledger,
-    archive: Archive,
+    archive: MemoryArchive,
 }
 
 type Snapshot = (u64, Vec<String>, usize, Vec<PendingCloneCheck>);
@@ -345,7 +306,7 @@ impl Mirror {
     fn new() -> Self {
         Mirror {
             ledger: Ledger::new(network(), ORIGIN, IngestConfig::default()),
-            archive: Archive::default(),
+            archive: MemoryArchive::default(),
         }
     }
 
@@ -353,7 +314,7 @@ impl Mirror {
     fn with_origin(origin: &str) -> Self {
         Mirror {
             ledger: Ledger::new(network(), origin, IngestConfig::default()),
-            archive: Archive::default(),
+            archive: MemoryArchive::default(),
         }
     }
 
@@ -492,12 +453,7 @@ fn replay_reproduces_the_log() {
     assert!(mirror.ledger.pending_clone_checks().is_empty());
     // The same readings are staged, and the final charger states, once each.
     let mut staged: Vec<_> = effects.readings.iter().map(SignedReading::encode).collect();
-    let mut stored: Vec<_> = p
-        .archive
-        .readings
-        .values()
-        .map(SignedReading::encode)
-        .collect();
+    let mut stored: Vec<_> = p.archive.readings().map(SignedReading::encode).collect();
     staged.sort();
     stored.sort();
     assert_eq!(staged, stored);
@@ -1080,7 +1036,7 @@ fn a_mirror_with_an_incomplete_archive_blames_itself() {
     let mut mirror = Mirror::new();
     let at = s.clone_of_closed as usize;
     mirror.replay(items[..at].to_vec()).unwrap();
-    mirror.archive = Archive::default();
+    mirror.archive = MemoryArchive::default();
     mirror.assert_rejected(
         items[at..].to_vec(),
         "archive_incomplete",

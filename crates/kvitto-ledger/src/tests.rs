@@ -1,36 +1,19 @@
 //! One test per ingest rule, each asserting the specific code and that nothing changed.
 
-use std::collections::{HashMap, HashSet};
-
 use ed25519_dalek::SigningKey;
 use kvitto_core::charger::SoftCharger;
 use kvitto_core::entry::{ChargerRegistration, ChargerRevocation, Entry, TariffPublication};
-use kvitto_core::keys::{KeyId, NetworkId, SessionId};
+use kvitto_core::keys::{NetworkId, SessionId};
 use kvitto_core::reading::{ReadingKind, SignedReading};
 
-use crate::{IngestConfig, Ledger, ReadingArchive, RejectCode, VerifiedReading};
+use crate::{IngestConfig, Ledger, MemoryArchive, RejectCode, VerifiedReading};
 
 const T0: u64 = 1_764_000_000_000;
 const MIN: u64 = 60_000;
 
-#[derive(Default)]
-struct Archive {
-    readings: HashMap<(KeyId, u64), SignedReading>,
-    sessions: HashSet<SessionId>,
-}
-
-impl ReadingArchive for Archive {
-    fn reading(&self, key_id: &KeyId, counter: u64) -> Option<SignedReading> {
-        self.readings.get(&(*key_id, counter)).cloned()
-    }
-    fn session_exists(&self, session: &SessionId) -> bool {
-        self.sessions.contains(session)
-    }
-}
-
 struct Harness {
     ledger: Ledger,
-    archive: Archive,
+    archive: MemoryArchive,
 }
 
 impl Harness {
@@ -44,7 +27,7 @@ impl Harness {
         (
             Harness {
                 ledger,
-                archive: Archive::default(),
+                archive: MemoryArchive::default(),
             },
             charger,
         )
@@ -64,14 +47,7 @@ impl Harness {
         let batch = readings.iter().map(|r| self.verified(r)).collect();
         match self.ledger.ingest(batch, T0 + 24 * 60 * MIN, &self.archive) {
             Ok(effects) => {
-                for r in &effects.readings {
-                    self.archive
-                        .readings
-                        .insert((r.reading.key_id, r.reading.counter), r.clone());
-                    if r.reading.kind == ReadingKind::Start {
-                        self.archive.sessions.insert(r.reading.session);
-                    }
-                }
+                self.archive.add(&effects);
                 Ok(effects)
             }
             Err((rejection, _)) => Err(rejection.code),
