@@ -230,8 +230,10 @@ impl Agent {
         };
         let (served, policy, session) = (served.clone(), self.policy.clone(), record.session);
         let store = self.store.clone();
+        // The statement is addressed to this node's operator: its tokens are the ones it pays for.
+        let issuer = self.logs.own().info.operator.clone();
         tokio::task::spawn_blocking(move || {
-            open_and_check(&served, &policy, session, disclosed, &store)
+            open_and_check(&served, &policy, session, disclosed, &store, &issuer)
         })
         .await
         .map_err(|e| e.to_string())?
@@ -351,6 +353,7 @@ fn open_and_check(
     session: SessionId,
     disclosed: kvitto_service::DisclosedEvidence,
     own: &LogStore<RocksStore>,
+    issuer: &str,
 ) -> Result<Opened, String> {
     let opened = match open_disclosed(served, policy, session, disclosed) {
         Ok(o) => o,
@@ -382,7 +385,7 @@ fn open_and_check(
         .bundle
         .token
         .as_ref()
-        .map(|t| kvitto_service::custody::knows_token(own, &t.uid))
+        .map(|t| kvitto_service::custody::issued_token(own, issuer, t))
         .transpose()
         .map_err(|e| e.to_string())?;
     if known != Some(true) {

@@ -722,11 +722,28 @@ pub fn apply_preseal<S: KvStore, R: RngCore + CryptoRng>(
 /// The person a pseudonym belongs to, if still in custody.
 /// Whether custody holds a token with this uid (an eMSP checks that a billed session's token is
 /// one it issued).
-pub fn knows_token<S: KvStore>(store: &LogStore<S>, uid: &str) -> Result<bool, CustodyError> {
-    Ok(store
+/// Whether the eMSP `issuer` (`CC*PID`) provisioned `token` on this node: a token stored under
+/// its uid, of that country and party, for the same contract. The uid alone is not enough:
+/// another eMSP may issue a token with the same uid, and its sessions are not this eMSP's to pay.
+pub fn issued_token<S: KvStore>(
+    store: &LogStore<S>,
+    issuer: &str,
+    token: &TokenRef,
+) -> Result<bool, CustodyError> {
+    let Some(stored) = store
         .kv()
-        .get(Cf::People, &key(b"t/", &[uid.as_bytes()]))?
-        .is_some())
+        .get(Cf::People, &key(b"t/", &[token.uid.as_bytes()]))?
+    else {
+        return Ok(false);
+    };
+    let stored: StoredToken = from_json("token", &stored)?;
+    let stored = &stored.token;
+    Ok(
+        format!("{}*{}", stored.country_code, stored.party_id) == issuer
+            && stored.country_code == token.country_code
+            && stored.party_id == token.party_id
+            && stored.contract_id == token.contract_id,
+    )
 }
 
 pub fn person_by_pseudonym<S: KvStore>(
@@ -965,5 +982,77 @@ pub fn tariff_json<S: KvStore>(
             "entry {} is not a tariff",
             t.index
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kvitto_privacy::DriverSecret;
+    use kvitto_store::MemoryStore;
+    use rand_core::OsRng;
+
+    use super::*;
+
+    fn token(country_code: &str, party_id: &str, uid: &str, contract_id: &str) -> TokenInput {
+        TokenInput {
+            country_code: country_code.into(),
+            party_id: party_id.into(),
+            uid: uid.into(),
+            kind: "RFID".into(),
+            contract_id: contract_id.into(),
+            visual_number: None,
+            license_plate: None,
+            driver: hex::encode(DriverSecret::generate(&mut OsRng).public().to_bytes()),
+        }
+    }
+
+    /// The eMSP pays only for tokens it issued: the uid, its own country and party, and the
+    /// contract must all match what it provisioned.
+    #[test]
+    fn an_issued_token_matches_in_uid_party_and_contract() {
+        let store = LogStore::open(MemoryStore::new()).unwrap();
+        let mut batch = Batch::default();
+        let issued = token("SE", "MSP", "04A1B2C3", "SE-MSP-C00000001-1");
+        put_token(&store, &mut batch, issued.clone(), 0, &mut OsRng).unwrap();
+        store.write(batch).unwrap();
+        let as_bundle = |t: &TokenInput| TokenRef {
+            country_code: t.country_code.clone(),
+            party_id: t.party_id.clone(),
+            uid: t.uid.clone(),
+            kind: t.kind.clone(),
+            contract_id: t.contract_id.clone(),
+            visual_number: None,
+            license_plate: None,
+        };
+        assert!(issued_token(&store, "SE*MSP", &as_bundle(&issued)).unwrap());
+        let cases = [
+            (
+                "SE*MSP",
+                token("SE", "OTH", "04A1B2C3", "SE-MSP-C00000001-1"),
+                "another party's token with the same uid",
+            ),
+            (
+                "SE*MSP",
+                token("DE", "MSP", "04A1B2C3", "SE-MSP-C00000001-1"),
+                "another country",
+            ),
+            (
+                "SE*MSP",
+                token("SE", "MSP", "04A1B2C3", "SE-MSP-C00000002-9"),
+                "another contract",
+            ),
+            (
+                "SE*MSP",
+                token("SE", "MSP", "04FFFFFF", "SE-MSP-C00000001-1"),
+                "a uid never provisioned",
+            ),
+            ("SE*OTH", issued.clone(), "a statement to another issuer"),
+        ];
+        for (issuer, presented, what) in cases {
+            assert!(
+                !issued_token(&store, issuer, &as_bundle(&presented)).unwrap(),
+                "{what} is not an issued token"
+            );
+        }
     }
 }
