@@ -776,11 +776,5 @@ impl Cdr {
 
 /// Parses an OCPI 2.2.1 CDR strictly (including embedded tariffs); unknown fields are reported.
 pub fn parse_cdr(text: &str) -> Result<Parsed<Cdr>, ParseError> {
-    let doc = json::parse_document(text)?;
-    let mut unknown = Vec::new();
-    let value = Cdr::read(&doc, "", &mut unknown)?;
-    Ok(Parsed {
-        value,
-        unknown_fields: unknown,
-    })
+    json::parse_strict(text, Cdr::read)
 }

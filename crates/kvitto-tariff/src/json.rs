@@ -131,6 +131,21 @@ pub(crate) fn parse_document(text: &str) -> Result<Value<'_>, ParseError> {
     from_raw(raw, 0)
 }
 
+/// Parses a whole document with `read`, the reader of its top-level object, collecting the paths
+/// of the fields it did not know.
+pub(crate) fn parse_strict<T>(
+    text: &str,
+    read: impl FnOnce(&Value<'_>, &str, &mut Vec<String>) -> Result<T, ParseError>,
+) -> Result<Parsed<T>, ParseError> {
+    let doc = parse_document(text)?;
+    let mut unknown_fields = Vec::new();
+    let value = read(&doc, "", &mut unknown_fields)?;
+    Ok(Parsed {
+        value,
+        unknown_fields,
+    })
+}
+
 fn from_raw(raw: &RawValue, depth: usize) -> Result<Value<'_>, ParseError> {
     if depth > MAX_JSON_DEPTH {
         return Err(ParseError::Syntax(format!(

@@ -76,37 +76,10 @@ const SESSION_DIMENSIONS: [TariffDimensionType; 4] = [
 /// Reasons the restrictions of one element can never all hold.
 fn impossibilities(r: &TariffRestrictions) -> Vec<String> {
     let mut out = Vec::new();
-    let mut range =
-        |name: &str, min: Option<String>, max: Option<String>, ordered: Option<bool>| {
-            if let (Some(min), Some(max), Some(false)) = (min, max, ordered) {
-                out.push(format!("min_{name} {min} is not below max_{name} {max}"));
-            }
-        };
-    let s = |v: &dyn fmt::Display| v.to_string();
-    range(
-        "kwh",
-        r.min_kwh.map(|v| s(&v)),
-        r.max_kwh.map(|v| s(&v)),
-        r.min_kwh.zip(r.max_kwh).map(|(a, b)| a < b),
-    );
-    range(
-        "power",
-        r.min_power.map(|v| s(&v)),
-        r.max_power.map(|v| s(&v)),
-        r.min_power.zip(r.max_power).map(|(a, b)| a < b),
-    );
-    range(
-        "current",
-        r.min_current.map(|v| s(&v)),
-        r.max_current.map(|v| s(&v)),
-        r.min_current.zip(r.max_current).map(|(a, b)| a < b),
-    );
-    range(
-        "duration",
-        r.min_duration.map(|v| s(&v)),
-        r.max_duration.map(|v| s(&v)),
-        r.min_duration.zip(r.max_duration).map(|(a, b)| a < b),
-    );
+    not_below("kwh", r.min_kwh, r.max_kwh, &mut out);
+    not_below("power", r.min_power, r.max_power, &mut out);
+    not_below("current", r.min_current, r.max_current, &mut out);
+    not_below("duration", r.min_duration, r.max_duration, &mut out);
     if let (Some(start), Some(end)) = (r.start_date, r.end_date) {
         if start >= end {
             out.push(format!(
@@ -135,6 +108,21 @@ fn impossibilities(r: &TariffRestrictions) -> Vec<String> {
         }
     }
     out
+}
+
+/// Reports `min_{name}` when it is not below `max_{name}` (the maximum is exclusive, so nothing
+/// lies between them).
+fn not_below<T: Ord + fmt::Display>(
+    name: &str,
+    min: Option<T>,
+    max: Option<T>,
+    out: &mut Vec<String>,
+) {
+    if let (Some(min), Some(max)) = (min, max) {
+        if min >= max {
+            out.push(format!("min_{name} {min} is not below max_{name} {max}"));
+        }
+    }
 }
 
 /// True when the element applies to every period of its context (session, or reservations of

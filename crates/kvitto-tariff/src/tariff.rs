@@ -109,18 +109,13 @@ pub struct Price {
 }
 
 impl Price {
+    /// Reads a tariff's `Price`: amounts between zero and [`MAX_UNIT_PRICE`].
     pub(crate) fn read(
         value: &Value<'_>,
         path: &str,
         unknown: &mut Vec<String>,
     ) -> Result<Price, ParseError> {
-        let mut obj = Obj::new(value, path)?;
-        let price = Price {
-            excl_vat: obj.req("excl_vat", json::non_negative(MAX_UNIT_PRICE))?,
-            incl_vat: obj.opt("incl_vat", json::non_negative(MAX_UNIT_PRICE))?,
-        };
-        obj.finish(unknown);
-        Ok(price)
+        Price::read_amounts(value, path, unknown, json::non_negative(MAX_UNIT_PRICE))
     }
 
     /// Reads a `Price` that may be negative (a credit CDR's total).
@@ -129,10 +124,20 @@ impl Price {
         path: &str,
         unknown: &mut Vec<String>,
     ) -> Result<Price, ParseError> {
+        Price::read_amounts(value, path, unknown, json::decimal)
+    }
+
+    /// The one shape of a `Price` object; `amount` reads both amounts and decides their range.
+    fn read_amounts(
+        value: &Value<'_>,
+        path: &str,
+        unknown: &mut Vec<String>,
+        amount: impl Fn(&Value<'_>, &str) -> Result<Decimal, ParseError>,
+    ) -> Result<Price, ParseError> {
         let mut obj = Obj::new(value, path)?;
         let price = Price {
-            excl_vat: obj.req("excl_vat", json::decimal)?,
-            incl_vat: obj.opt("incl_vat", json::decimal)?,
+            excl_vat: obj.req("excl_vat", &amount)?,
+            incl_vat: obj.opt("incl_vat", &amount)?,
         };
         obj.finish(unknown);
         Ok(price)
@@ -682,13 +687,7 @@ impl Tariff {
 /// naming the field by path. Unknown fields are accepted and listed in
 /// [`Parsed::unknown_fields`]. Numbers are read from their JSON text, never through `f64`.
 pub fn parse_tariff(text: &str) -> Result<Parsed<Tariff>, ParseError> {
-    let doc = json::parse_document(text)?;
-    let mut unknown = Vec::new();
-    let value = Tariff::read(&doc, "", &mut unknown)?;
-    Ok(Parsed {
-        value,
-        unknown_fields: unknown,
-    })
+    json::parse_strict(text, Tariff::read)
 }
 
 #[cfg(test)]

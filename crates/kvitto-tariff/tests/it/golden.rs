@@ -3,7 +3,7 @@
 
 use kvitto_tariff::{parse_cdr, price_cdr_periods, CdrPricing, LineDimension, Quantity};
 
-use crate::support::{check, dec, expired_reservation, minutes, read, Case, Plan};
+use crate::support::{check, dec, expired_reservation, line, lines, minutes, read, Case, Plan};
 
 /// "This tariff will result in costs of € 5.00 (excl. VAT) or € 5.50 (incl. VAT) when 20 kWh are
 /// charged."
@@ -73,11 +73,7 @@ fn tariff_10_parking_and_start_fee() {
         excl: "7.00",
         incl: Some("7.90"),
     });
-    let parking = b
-        .lines
-        .iter()
-        .find(|l| l.dimension == LineDimension::ParkingTime)
-        .unwrap();
+    let parking = line(&b, LineDimension::ParkingTime);
     assert_eq!(parking.volume, Quantity::Duration { ms: 40 * 60_000 });
     assert_eq!(
         parking.billed_volume,
@@ -150,11 +146,7 @@ fn tariff_13_time_and_parking() {
         incl: Some("12.75"),
     });
     // Charging time is not rounded: it is followed by parking, which takes the step.
-    let time = b
-        .lines
-        .iter()
-        .find(|l| l.dimension == LineDimension::Time)
-        .unwrap();
+    let time = line(&b, LineDimension::Time);
     assert!(!time.step_rounding_applied);
 }
 
@@ -186,11 +178,7 @@ fn tariff_3_energy_step() {
     });
     assert_eq!(b.totals.total_energy_cost.excl_vat, dec("5.13"));
     assert_eq!(b.totals.total_energy_cost.incl_vat, Some(dec("5.64")));
-    let energy = b
-        .lines
-        .iter()
-        .find(|l| l.dimension == LineDimension::Energy)
-        .unwrap();
+    let energy = line(&b, LineDimension::Energy);
     assert_eq!(energy.billed_volume, Quantity::Energy { wh: dec("20500") });
 }
 
@@ -234,18 +222,10 @@ fn tariff_4_complex_saturday() {
         excl: "12.38",
         incl: Some("13.98"),
     });
-    let time = b
-        .lines
-        .iter()
-        .find(|l| l.dimension == LineDimension::Time)
-        .unwrap();
+    let time = line(&b, LineDimension::Time);
     assert_eq!(time.unit_price, dec("1.25"));
     assert_eq!(time.excl_vat, dec("2.375"));
-    let parking = b
-        .lines
-        .iter()
-        .find(|l| l.dimension == LineDimension::ParkingTime)
-        .unwrap();
+    let parking = line(&b, LineDimension::ParkingTime);
     assert_eq!(
         parking.billed_volume,
         Quantity::Duration { ms: 75 * 60_000 }
@@ -267,11 +247,7 @@ fn tariff_14_step_size_case_a() {
         excl: "0.55",
         incl: Some("0.55"),
     });
-    let times: Vec<_> = b
-        .lines
-        .iter()
-        .filter(|l| l.dimension == LineDimension::Time)
-        .collect();
+    let times = lines(&b, LineDimension::Time);
     assert_eq!(times.len(), 2);
     assert_eq!(times[0].excl_vat, dec("0.1"));
     assert_eq!(times[1].excl_vat, dec("0.2"));
@@ -290,11 +266,7 @@ fn tariff_14_step_size_case_b() {
         excl: "1.30",
         incl: Some("1.30"),
     });
-    let last = b
-        .lines
-        .iter()
-        .rfind(|l| l.dimension == LineDimension::Time)
-        .unwrap();
+    let last = *lines(&b, LineDimension::Time).last().unwrap();
     assert_eq!(last.volume, Quantity::Duration { ms: 10 * 60_000 });
     assert_eq!(last.billed_volume, Quantity::Duration { ms: 20 * 60_000 });
 }

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use kvitto_tariff::{
-    explain, parse_tariff, price_cdr_periods, AuthMethod, Breakdown, Cdr, CdrContext, CdrLocation,
-    CdrPricing, CdrToken, ClosedSession, GeoLocation, MeterSample, Reservation, RoundingRule,
-    SessionInput, SignedData, SignedValue, Tariff, TokenType,
+    explain, parse_tariff, price_cdr_periods, AuthMethod, Breakdown, BreakdownLine, Cdr,
+    CdrContext, CdrLocation, CdrPricing, CdrToken, ClosedSession, GeoLocation, LineDimension,
+    MeterSample, Reservation, RoundingRule, SessionInput, SignedData, SignedValue, Tariff,
+    TokenType,
 };
 use rust_decimal::Decimal;
 
@@ -279,6 +280,24 @@ pub fn check(case: Case<'_>) -> Breakdown {
         cdr.to_json_pretty()
     );
     breakdown
+}
+
+/// The lines of `breakdown` that price `dimension`, in period order.
+pub fn lines(breakdown: &Breakdown, dimension: LineDimension) -> Vec<&BreakdownLine> {
+    breakdown
+        .lines
+        .iter()
+        .filter(|l| l.dimension == dimension)
+        .collect()
+}
+
+/// The first line of `breakdown` that prices `dimension`.
+pub fn line(breakdown: &Breakdown, dimension: LineDimension) -> &BreakdownLine {
+    breakdown
+        .lines
+        .iter()
+        .find(|l| l.dimension == dimension)
+        .unwrap_or_else(|| panic!("no {dimension:?} line\n{breakdown}"))
 }
 
 pub fn dec(s: &str) -> Decimal {
