@@ -21,7 +21,7 @@ use std::ops::Add;
 
 use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
-use curve25519_dalek::traits::{Identity, VartimeMultiscalarMul};
+use curve25519_dalek::traits::Identity;
 use merlin::Transcript;
 use rand_core::{CryptoRng, RngCore};
 use zeroize::{Zeroize, ZeroizeOnDrop};
@@ -29,9 +29,10 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use crate::context::{append_bounded, SessionContext};
 use crate::domain;
 use crate::encoding::{self, serde_hex};
-use crate::error::PrivacyError;
+use crate::error::{check_paired, PrivacyError};
 use crate::generators;
 use crate::limits;
+use crate::sigma::{SigmaProof, Witness};
 
 /// A Pedersen commitment to an amount in minor units, as it appears on the ledger (32 bytes).
 ///
@@ -251,31 +252,18 @@ pub fn verify_total(
 /// a `ρ` means the committed amounts add up to `total` (mod ℓ; with range proofs, exactly).
 /// Encoding: `R (32 bytes) ‖ s (32 bytes)`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct TotalProof {
-    nonce_commitment: CompressedRistretto,
-    response: Scalar,
-}
+pub struct TotalProof(SigmaProof<1>);
 
 impl TotalProof {
     /// Length of [`TotalProof::to_bytes`].
     pub const ENCODED_LEN: usize = 64;
 
     pub fn to_bytes(&self) -> [u8; Self::ENCODED_LEN] {
-        let mut out = [0u8; Self::ENCODED_LEN];
-        out[..32].copy_from_slice(self.nonce_commitment.as_bytes());
-        out[32..].copy_from_slice(self.response.as_bytes());
-        out
+        self.0.to_bytes()
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, PrivacyError> {
-        if bytes.len() != Self::ENCODED_LEN {
-            return Err(PrivacyError::Malformed("total proof"));
-        }
-        let nonce = encoding::point(&bytes[..32], "total proof")?;
-        Ok(Self {
-            nonce_commitment: nonce.compress(),
-            response: encoding::scalar(&bytes[32..], "total proof")?,
-        })
+        SigmaProof::from_bytes(bytes, "total proof").map(Self)
     }
 }
 
@@ -296,13 +284,7 @@ pub fn prove_total<R: RngCore + CryptoRng>(
     openings: &[AmountOpening],
     rng: &mut R,
 ) -> Result<(u64, TotalProof), PrivacyError> {
-    if commitments.len() != openings.len() {
-        return Err(PrivacyError::LengthMismatch {
-            what: "commitments and openings",
-            left: commitments.len(),
-            right: openings.len(),
-        });
-    }
+    check_paired("commitments and openings", commitments, openings)?;
     let (total_minor, blinding_sum) = sum_openings(openings)?;
     // One check of the sum instead of one per opening: a mismatch anywhere shows up here, and a
     // proof over commitments the openings do not open would not verify anyway.
@@ -310,23 +292,17 @@ pub fn prove_total<R: RngCore + CryptoRng>(
 
     let excess = excess(commitments, total_minor)?;
     let mut transcript = total_transcript(statement, commitments, total_minor, &excess)?;
-    let mut nonce_rng = transcript
-        .build_rng()
-        .rekey_with_witness_bytes(b"blinding-sum", blinding_sum.0.as_bytes())
-        .finalize(rng);
-    let mut nonce = Scalar::random(&mut nonce_rng);
-    let nonce_commitment = generators::amount().mul_blinding(&nonce).compress();
-    transcript.append_message(b"R", nonce_commitment.as_bytes());
-    let challenge = domain::challenge_scalar(&mut transcript, b"c");
-    let response = nonce + challenge * blinding_sum.0;
-    nonce.zeroize();
-    Ok((
-        total_minor,
-        TotalProof {
-            nonce_commitment,
-            response,
-        },
-    ))
+    let witness = Witness {
+        label: b"blinding-sum",
+        scalar: &blinding_sum.0,
+    };
+    let proof = SigmaProof::prove(
+        &mut transcript,
+        [witness],
+        |[nonce]| generators::amount().mul_blinding(nonce),
+        rng,
+    );
+    Ok((total_minor, TotalProof(proof)))
 }
 
 /// Verifies that `commitments`, in this order, sum to `total_minor` under `statement`.
@@ -337,19 +313,14 @@ pub fn verify_total_proof(
     proof: &TotalProof,
 ) -> Result<(), PrivacyError> {
     let excess = excess(commitments, total_minor)?;
-    let mut transcript = total_transcript(statement, commitments, total_minor, &excess)?;
-    transcript.append_message(b"R", proof.nonce_commitment.as_bytes());
-    let challenge = domain::challenge_scalar(&mut transcript, b"c");
-    // s·H − c·D must equal R.
-    let recomputed = RistrettoPoint::vartime_multiscalar_mul(
-        [proof.response, -challenge],
-        [generators::amount().blinding, excess],
-    );
-    if recomputed.compress() == proof.nonce_commitment {
-        Ok(())
-    } else {
-        Err(PrivacyError::TotalProofRejected)
-    }
+    let transcript = total_transcript(statement, commitments, total_minor, &excess)?;
+    // D = ρ·H_amount.
+    proof.0.verify(
+        transcript,
+        [generators::amount().blinding],
+        excess,
+        PrivacyError::TotalProofRejected,
+    )
 }
 
 /// `D = Σ C_i − total·G_amount`.

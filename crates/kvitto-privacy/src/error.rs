@@ -61,3 +61,21 @@ pub enum PrivacyError {
     #[error("range prover failed: {0}")]
     Prover(String),
 }
+
+/// Refuses two lists that must pair up item by item (`left[i]` goes with `right[i]`) but differ
+/// in length, naming them as `what`.
+pub(crate) fn check_paired<L, R>(
+    what: &'static str,
+    left: &[L],
+    right: &[R],
+) -> Result<(), PrivacyError> {
+    if left.len() == right.len() {
+        Ok(())
+    } else {
+        Err(PrivacyError::LengthMismatch {
+            what,
+            left: left.len(),
+            right: right.len(),
+        })
+    }
+}

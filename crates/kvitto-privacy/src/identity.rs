@@ -21,9 +21,9 @@
 
 use std::fmt;
 
-use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
+use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
-use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
+use curve25519_dalek::traits::IsIdentity;
 use merlin::Transcript;
 use rand_core::{CryptoRng, RngCore};
 use zeroize::{Zeroize, ZeroizeOnDrop};
@@ -34,6 +34,7 @@ use crate::encoding::{self, serde_hex};
 use crate::error::PrivacyError;
 use crate::generators;
 use crate::limits;
+use crate::sigma::{SigmaProof, Witness};
 
 /// The secret an eMSP provisions with a token. Whoever holds it can prove sessions are theirs.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
@@ -170,34 +171,18 @@ serde_hex!(IdentityCommitment);
 /// Proof that the prover knows `(x, ρ)` with `T = x·G_id + ρ·H_id`, for one session and one
 /// verifier challenge. Encoding: `R ‖ s_x ‖ s_ρ`, 96 bytes.
 #[derive(Clone, PartialEq, Eq)]
-pub struct OwnershipProof {
-    nonce_commitment: CompressedRistretto,
-    response_secret: Scalar,
-    response_blinding: Scalar,
-}
+pub struct OwnershipProof(SigmaProof<2>);
 
 impl OwnershipProof {
     /// Length of [`OwnershipProof::to_bytes`].
     pub const ENCODED_LEN: usize = 96;
 
     pub fn to_bytes(&self) -> [u8; Self::ENCODED_LEN] {
-        let mut out = [0u8; Self::ENCODED_LEN];
-        out[..32].copy_from_slice(self.nonce_commitment.as_bytes());
-        out[32..64].copy_from_slice(self.response_secret.as_bytes());
-        out[64..].copy_from_slice(self.response_blinding.as_bytes());
-        out
+        self.0.to_bytes()
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, PrivacyError> {
-        if bytes.len() != Self::ENCODED_LEN {
-            return Err(PrivacyError::Malformed("ownership proof"));
-        }
-        let nonce = encoding::point(&bytes[..32], "ownership proof")?;
-        Ok(Self {
-            nonce_commitment: nonce.compress(),
-            response_secret: encoding::scalar(&bytes[32..64], "ownership proof")?,
-            response_blinding: encoding::scalar(&bytes[64..], "ownership proof")?,
-        })
+        SigmaProof::from_bytes(bytes, "ownership proof").map(Self)
     }
 }
 
@@ -222,27 +207,26 @@ pub fn prove_ownership<R: RngCore + CryptoRng>(
     commitment.verify_opening(&secret.public(), opening)?;
     let mut x = secret.scalar();
     let mut transcript = ownership_transcript(ctx, commitment, challenge)?;
-    let mut nonce_rng = transcript
-        .build_rng()
-        .rekey_with_witness_bytes(b"x", x.as_bytes())
-        .rekey_with_witness_bytes(b"rho", opening.0.as_bytes())
-        .finalize(rng);
-    let mut nonce_secret = Scalar::random(&mut nonce_rng);
-    let mut nonce_blinding = Scalar::random(&mut nonce_rng);
-    let nonce_commitment = generators::identity()
-        .commit(&nonce_secret, &nonce_blinding)
-        .compress();
-    transcript.append_message(b"R", nonce_commitment.as_bytes());
-    let c = domain::challenge_scalar(&mut transcript, b"c");
-    let proof = OwnershipProof {
-        nonce_commitment,
-        response_secret: nonce_secret + c * x,
-        response_blinding: nonce_blinding + c * opening.0,
-    };
+    let witnesses = [
+        Witness {
+            label: b"x",
+            scalar: &x,
+        },
+        Witness {
+            label: b"rho",
+            scalar: &opening.0,
+        },
+    ];
+    let proof = SigmaProof::prove(
+        &mut transcript,
+        witnesses,
+        |[nonce_secret, nonce_blinding]| {
+            generators::identity().commit(nonce_secret, nonce_blinding)
+        },
+        rng,
+    );
     x.zeroize();
-    nonce_secret.zeroize();
-    nonce_blinding.zeroize();
-    Ok(proof)
+    Ok(OwnershipProof(proof))
 }
 
 /// Verifies an ownership proof for the session `ctx` with tag `commitment` and the `challenge`
@@ -253,20 +237,15 @@ pub fn verify_ownership(
     challenge: &[u8],
     proof: &OwnershipProof,
 ) -> Result<(), PrivacyError> {
-    let mut transcript = ownership_transcript(ctx, commitment, challenge)?;
-    transcript.append_message(b"R", proof.nonce_commitment.as_bytes());
-    let c = domain::challenge_scalar(&mut transcript, b"c");
+    let transcript = ownership_transcript(ctx, commitment, challenge)?;
     let gens = generators::identity();
-    // s_x·G_id + s_ρ·H_id − c·T must equal R.
-    let recomputed = RistrettoPoint::vartime_multiscalar_mul(
-        [proof.response_secret, proof.response_blinding, -c],
-        [gens.value, gens.blinding, commitment.0],
-    );
-    if recomputed.compress() == proof.nonce_commitment {
-        Ok(())
-    } else {
-        Err(PrivacyError::OwnershipProofRejected)
-    }
+    // T = x·G_id + ρ·H_id.
+    proof.0.verify(
+        transcript,
+        [gens.value, gens.blinding],
+        commitment.0,
+        PrivacyError::OwnershipProofRejected,
+    )
 }
 
 fn ownership_transcript(
@@ -277,13 +256,7 @@ fn ownership_transcript(
     let mut transcript = Transcript::new(domain::TRANSCRIPT_OWNERSHIP_PROOF.as_bytes());
     ctx.append_to(&mut transcript);
     transcript.append_message(b"T", commitment.0.compress().as_bytes());
-    append_bounded(
-        &mut transcript,
-        b"challenge",
-        "challenge",
-        challenge,
-        limits::CHALLENGE_LEN_MAX,
-    )?;
+    append_verifier_challenge(&mut transcript, challenge)?;
     Ok(transcript)
 }
 
@@ -291,31 +264,18 @@ fn ownership_transcript(
 /// driver shows it to their serving operator, which knows `X`, to fetch their receipts.
 /// Encoding: `R ‖ s`, 64 bytes.
 #[derive(Clone, PartialEq, Eq)]
-pub struct PossessionProof {
-    nonce_commitment: CompressedRistretto,
-    response: Scalar,
-}
+pub struct PossessionProof(SigmaProof<1>);
 
 impl PossessionProof {
     /// Length of [`PossessionProof::to_bytes`].
     pub const ENCODED_LEN: usize = 64;
 
     pub fn to_bytes(&self) -> [u8; Self::ENCODED_LEN] {
-        let mut out = [0u8; Self::ENCODED_LEN];
-        out[..32].copy_from_slice(self.nonce_commitment.as_bytes());
-        out[32..].copy_from_slice(self.response.as_bytes());
-        out
+        self.0.to_bytes()
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, PrivacyError> {
-        if bytes.len() != Self::ENCODED_LEN {
-            return Err(PrivacyError::Malformed("possession proof"));
-        }
-        let nonce = encoding::point(&bytes[..32], "possession proof")?;
-        Ok(Self {
-            nonce_commitment: nonce.compress(),
-            response: encoding::scalar(&bytes[32..], "possession proof")?,
-        })
+        SigmaProof::from_bytes(bytes, "possession proof").map(Self)
     }
 }
 
@@ -336,21 +296,18 @@ pub fn prove_possession<R: RngCore + CryptoRng>(
     let mut x = secret.scalar();
     let public = secret.public();
     let mut transcript = possession_transcript(&public, challenge)?;
-    let mut nonce_rng = transcript
-        .build_rng()
-        .rekey_with_witness_bytes(b"x", x.as_bytes())
-        .finalize(rng);
-    let mut nonce = Scalar::random(&mut nonce_rng);
-    let nonce_commitment = generators::identity().mul_value(&nonce).compress();
-    transcript.append_message(b"R", nonce_commitment.as_bytes());
-    let c = domain::challenge_scalar(&mut transcript, b"c");
-    let proof = PossessionProof {
-        nonce_commitment,
-        response: nonce + c * x,
+    let witness = Witness {
+        label: b"x",
+        scalar: &x,
     };
+    let proof = SigmaProof::prove(
+        &mut transcript,
+        [witness],
+        |[nonce]| generators::identity().mul_value(nonce),
+        rng,
+    );
     x.zeroize();
-    nonce.zeroize();
-    Ok(proof)
+    Ok(PossessionProof(proof))
 }
 
 /// Verifies that the prover holds the secret behind `driver`, for `challenge`.
@@ -359,19 +316,14 @@ pub fn verify_possession(
     challenge: &[u8],
     proof: &PossessionProof,
 ) -> Result<(), PrivacyError> {
-    let mut transcript = possession_transcript(driver, challenge)?;
-    transcript.append_message(b"R", proof.nonce_commitment.as_bytes());
-    let c = domain::challenge_scalar(&mut transcript, b"c");
-    // s·G_id − c·X must equal R.
-    let recomputed = RistrettoPoint::vartime_multiscalar_mul(
-        [proof.response, -c],
-        [generators::identity().value, driver.0],
-    );
-    if recomputed.compress() == proof.nonce_commitment {
-        Ok(())
-    } else {
-        Err(PrivacyError::PossessionProofRejected)
-    }
+    let transcript = possession_transcript(driver, challenge)?;
+    // X = x·G_id.
+    proof.0.verify(
+        transcript,
+        [generators::identity().value],
+        driver.0,
+        PrivacyError::PossessionProofRejected,
+    )
 }
 
 fn possession_transcript(
@@ -380,14 +332,23 @@ fn possession_transcript(
 ) -> Result<Transcript, PrivacyError> {
     let mut transcript = Transcript::new(domain::TRANSCRIPT_POSSESSION_PROOF.as_bytes());
     transcript.append_message(b"X", driver.0.compress().as_bytes());
+    append_verifier_challenge(&mut transcript, challenge)?;
+    Ok(transcript)
+}
+
+/// Binds the verifier's `challenge` into an ownership or possession transcript, so that a proof
+/// answers one verifier only. Both proofs bind it the same way, under the label `challenge`.
+fn append_verifier_challenge(
+    transcript: &mut Transcript,
+    challenge: &[u8],
+) -> Result<(), PrivacyError> {
     append_bounded(
-        &mut transcript,
+        transcript,
         b"challenge",
         "challenge",
         challenge,
         limits::CHALLENGE_LEN_MAX,
-    )?;
-    Ok(transcript)
+    )
 }
 
 #[cfg(test)]

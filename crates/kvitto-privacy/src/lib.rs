@@ -30,6 +30,7 @@ mod identity;
 mod person;
 mod range;
 mod session;
+mod sigma;
 
 pub use amount::{
     prove_total, sum_openings, verify_total, verify_total_proof, AmountCommitment, AmountOpening,

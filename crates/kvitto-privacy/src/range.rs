@@ -24,7 +24,7 @@ use rand_core::{CryptoRng, RngCore};
 use crate::amount::{padding_commitment, AmountCommitment, AmountOpening};
 use crate::context::SessionContext;
 use crate::domain;
-use crate::error::PrivacyError;
+use crate::error::{check_paired, PrivacyError};
 use crate::generators;
 use crate::limits;
 
@@ -127,19 +127,10 @@ pub fn prove_ranges<R: RngCore + CryptoRng>(
     openings: &[AmountOpening],
     rng: &mut R,
 ) -> Result<(Vec<AmountCommitment>, AmountRangeProof), PrivacyError> {
-    if contexts.len() != openings.len() {
-        return Err(PrivacyError::LengthMismatch {
-            what: "contexts and openings",
-            left: contexts.len(),
-            right: openings.len(),
-        });
-    }
+    check_paired("contexts and openings", contexts, openings)?;
     let parties = padded_parties(openings.len())?;
     let commitments: Vec<AmountCommitment> = openings.iter().map(AmountOpening::commit).collect();
-    let compressed: Vec<CompressedRistretto> = commitments
-        .iter()
-        .map(AmountCommitment::compressed)
-        .collect();
+    let compressed = compress_all(&commitments);
     let mut transcript = range_transcript(contexts, &compressed, parties);
 
     let mut values: Vec<u64> = openings.iter().map(AmountOpening::value_minor).collect();
@@ -179,21 +170,12 @@ pub fn verify_ranges<R: RngCore + CryptoRng>(
     proof: &AmountRangeProof,
     rng: &mut R,
 ) -> Result<(), PrivacyError> {
-    if contexts.len() != commitments.len() {
-        return Err(PrivacyError::LengthMismatch {
-            what: "contexts and commitments",
-            left: contexts.len(),
-            right: commitments.len(),
-        });
-    }
+    check_paired("contexts and commitments", contexts, commitments)?;
     let parties = padded_parties(commitments.len())?;
     if proof.parties != parties {
         return Err(PrivacyError::RangeProofRejected);
     }
-    let mut compressed: Vec<CompressedRistretto> = commitments
-        .iter()
-        .map(AmountCommitment::compressed)
-        .collect();
+    let mut compressed = compress_all(commitments);
     let mut transcript = range_transcript(contexts, &compressed, parties);
     compressed.resize(parties, padding_commitment());
     proof
@@ -219,6 +201,14 @@ fn padded_parties(count: usize) -> Result<usize, PrivacyError> {
             max: limits::RANGE_AGGREGATION_MAX,
         }),
     }
+}
+
+/// The encodings Bulletproofs works on, one per commitment, in order.
+fn compress_all(commitments: &[AmountCommitment]) -> Vec<CompressedRistretto> {
+    commitments
+        .iter()
+        .map(AmountCommitment::compressed)
+        .collect()
 }
 
 /// The range proof transcript before Bulletproofs appends its own messages.
