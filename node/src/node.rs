@@ -208,6 +208,7 @@ pub async fn start(
         evidence,
         // `kvitto audit --dir` writes its reports here; the regulator page serves them.
         audit_dir: Some(dir.0.join("audit")),
+        settlement: Default::default(),
     };
     let listener = TcpListener::bind(listen.unwrap_or(config.http_listen))
         .await

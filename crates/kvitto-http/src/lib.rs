@@ -71,6 +71,9 @@ pub struct AppState<S: KvStore> {
     pub evidence: Option<Arc<dyn kvitto_service::EvidenceSource>>,
     /// Where `kvitto audit` leaves `report.json` and `report.html`; `None` serves no report.
     pub audit_dir: Option<std::path::PathBuf>,
+    /// The settlement view behind `GET /v1/settlement`, kept between requests so that each
+    /// reads only what the logs appended since the one before, not every log again.
+    pub settlement: Arc<std::sync::Mutex<kvitto_service::settlement_index::SettlementIndex>>,
 }
 
 impl<S: KvStore> Clone for AppState<S> {
@@ -89,6 +92,7 @@ impl<S: KvStore> Clone for AppState<S> {
             challenges: self.challenges.clone(),
             evidence: self.evidence.clone(),
             audit_dir: self.audit_dir.clone(),
+            settlement: self.settlement.clone(),
         }
     }
 }

@@ -43,9 +43,15 @@ pub async fn overview<S: KvStore>(
     State(state): State<AppState<S>>,
     Query(query): Query<OverviewQuery>,
 ) -> Result<Json<SettlementView>, ApiError> {
-    let logs = state.logs.clone();
+    let (logs, shared) = (state.logs.clone(), state.settlement.clone());
     let overview = tokio::task::spawn_blocking(move || {
-        let mut index = SettlementIndex::default();
+        // A refresh that panicked may have left the view half-read: start it again.
+        let mut index = shared.lock().unwrap_or_else(|poisoned| {
+            let mut index = poisoned.into_inner();
+            *index = SettlementIndex::default();
+            shared.clear_poison();
+            index
+        });
         index.refresh(&logs)?;
         let mut overview = index.overview();
         if query.sessions {

@@ -117,6 +117,7 @@ fn harness_with(audit_dir: Option<std::path::PathBuf>) -> Harness {
         challenges: crate::Challenges::default(),
         evidence: None,
         audit_dir,
+        settlement: Default::default(),
     };
     Harness {
         app: router(state),

@@ -19,6 +19,9 @@ use serde::Serialize;
 use crate::logs::LogSet;
 use crate::settlement::tariff_currency;
 
+/// Entries read from a store at a time.
+const SCAN_CHUNK: usize = 512;
+
 /// Where an entry is: its log, the log's operator, its index and leaf hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct At {
@@ -97,7 +100,7 @@ impl SettlementIndex {
             let operator = log.info.operator.clone();
             let mut index = from;
             while index < size {
-                let count = 512.min((size - index) as usize);
+                let count = SCAN_CHUNK.min((size - index) as usize);
                 let chunk = log.store.entries(index, count)?;
                 if chunk.is_empty() {
                     break;
@@ -114,9 +117,10 @@ impl SettlementIndex {
                     }
                     index += 1;
                 }
-            }
-            if let Some(scan) = self.logs.get_mut(&origin) {
-                scan.scanned_to = index;
+                // After every chunk: a read that fails later resumes here, adding nothing twice.
+                if let Some(scan) = self.logs.get_mut(&origin) {
+                    scan.scanned_to = index;
+                }
             }
         }
         Ok(())
@@ -293,7 +297,7 @@ impl SettlementIndex {
         let currency_of = |i: u64| self.currency(&at.origin, i);
         let mut index = s.from_index;
         while index < at.index {
-            let count = 512.min((at.index - index) as usize);
+            let count = SCAN_CHUNK.min((at.index - index) as usize);
             let chunk = store.entries(index, count)?;
             if chunk.is_empty() {
                 break;
