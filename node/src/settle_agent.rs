@@ -25,7 +25,7 @@ use kvitto_core::keys::SessionId;
 use kvitto_core::settlement::{
     DisputeItem, DisputeReason, SettlementStatement, StatementAcknowledgement, StatementDispute,
 };
-use kvitto_ledger::settlement::{verify_statement, StatementProblem};
+use kvitto_ledger::settlement::StatementProblem;
 use kvitto_net::Role;
 use kvitto_receipt::{CheckName, Outcome};
 use kvitto_service::receipts::{open_disclosed, DisclosedError};
@@ -49,7 +49,8 @@ pub struct Agent {
 
 impl Agent {
     pub async fn run(self) {
-        let mut index = SettlementIndex::default();
+        // Running sums: a statement over many sessions checks without decompressing each again.
+        let mut index = SettlementIndex::with_running_sums();
         let mut ticker = tokio::time::interval(self.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_period_end = self.period_s.map(|p| period_floor(SystemClock.now_ms(), p));
@@ -133,7 +134,7 @@ impl Agent {
             tracing::warn!(origin = %at.origin, index = at.index, others = ?overlapping.iter().map(|o| o.index).collect::<Vec<_>>(), "statement covers sessions another statement covers");
             items.insert((None, DisputeReason::CoverageMismatch));
         }
-        if let Err(problem) = verify_statement(&at.origin, at.index, statement, &coverage) {
+        if let Err(problem) = index.verify(at, statement, &coverage) {
             let reason = match problem {
                 StatementProblem::CountMismatch { .. } => DisputeReason::CoverageMismatch,
                 StatementProblem::ProofRejected { .. } => DisputeReason::ProofInvalid,
@@ -258,7 +259,7 @@ impl Agent {
         for item in &dispute.items {
             let plan = match item.session_index {
                 None => {
-                    match verify_statement(&self.origin, s_at.index, s, &coverage) {
+                    match index.verify(s_at, s, &coverage) {
                         Ok(()) => AnswerPlan::Reject {
                             session_index: None,
                             reason: format!(

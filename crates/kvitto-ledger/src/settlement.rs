@@ -6,7 +6,10 @@
 //! point backwards, and a credit note's range proof. Whether a statement's totals add up needs the
 //! covered commitments, which a verifier collects with [`Coverage`] from the log's entries and
 //! checks with [`verify_statement`]. Counterparties do that before they acknowledge, and the
-//! regulator's audit does it for every statement.
+//! regulator's audit does it for every statement. A verifier that follows the log as it grows
+//! can keep [`CoverageSums`] instead, adding each commitment once as it arrives, and check a
+//! statement over any number of sessions with [`verify_statement_summed`] without decompressing
+//! them again.
 
 use kvitto_core::entry::{Entry, SessionRecord};
 use kvitto_core::settlement::{
@@ -14,8 +17,8 @@ use kvitto_core::settlement::{
 };
 use kvitto_core::{domain, limits};
 use kvitto_privacy::{
-    verify_ranges, verify_total_proof, AmountCommitment, AmountRangeProof, PrivacyError,
-    SessionContext, TotalProof,
+    verify_ranges, verify_total_proof, verify_total_proof_summed, AmountCommitment,
+    AmountRangeProof, CommitmentSum, PrivacyError, SessionContext, TotalProof,
 };
 use rand_core::OsRng;
 use thiserror::Error;
@@ -330,6 +333,55 @@ fn kind_name(kind: TotalKind) -> &'static str {
     }
 }
 
+/// The sums of the commitments a statement covers, kept as the log grows: what
+/// [`Coverage::add`] would collect, summed as it arrives (each commitment decompressed once).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CoverageSums {
+    pub sessions_excl_vat: CommitmentSum,
+    pub sessions_incl_vat: CommitmentSum,
+    pub credits_excl_vat: CommitmentSum,
+    pub credits_incl_vat: CommitmentSum,
+}
+
+impl CoverageSums {
+    /// Adds `entry`'s commitments if a statement for `counterparty` in `currency` covers it
+    /// (the rule of [`Coverage::add`]).
+    pub fn add(
+        &mut self,
+        entry: &Entry,
+        counterparty: &str,
+        currency: &str,
+        currency_of: &dyn Fn(u64) -> Option<String>,
+    ) -> Result<(), PrivacyError> {
+        let (excl, incl, sums) = match entry {
+            Entry::SessionClosed(record) if covers(record, counterparty, currency, currency_of) => {
+                let Some(p) = &record.privacy else {
+                    return Ok(());
+                };
+                (
+                    &p.amount_excl_vat,
+                    &p.amount_incl_vat,
+                    (&mut self.sessions_excl_vat, &mut self.sessions_incl_vat),
+                )
+            }
+            Entry::CreditNote(c) if c.counterparty == counterparty && c.currency == currency => (
+                &c.amount_excl_vat,
+                &c.amount_incl_vat,
+                (&mut self.credits_excl_vat, &mut self.credits_incl_vat),
+            ),
+            _ => return Ok(()),
+        };
+        // Both decode before either is added: a bad entry leaves the sums as they were.
+        let (excl, incl) = (
+            AmountCommitment::from_bytes(excl)?,
+            AmountCommitment::from_bytes(incl)?,
+        );
+        sums.0.add(&excl);
+        sums.1.add(&incl);
+        Ok(())
+    }
+}
+
 /// Checks a statement at `index` of the log `origin` against the commitments it covers: each of
 /// its four totals is the sum of the covered commitments, by its total proof. Learns no amount.
 pub fn verify_statement(
@@ -337,6 +389,57 @@ pub fn verify_statement(
     index: u64,
     statement: &SettlementStatement,
     coverage: &Coverage,
+) -> Result<(), StatementProblem> {
+    verify_totals(
+        origin,
+        index,
+        statement,
+        coverage,
+        |_, bytes, encoded, value, proof| {
+            let commitments = encoded
+                .iter()
+                .map(|e| AmountCommitment::from_bytes(e))
+                .collect::<Result<Vec<_>, _>>()?;
+            verify_total_proof(bytes, &commitments, value, proof)
+        },
+    )
+}
+
+/// [`verify_statement`] with the sums of the covered commitments kept as the log grew: no
+/// commitment is decompressed. `sums` must hold exactly the commitments `coverage` lists.
+pub fn verify_statement_summed(
+    origin: &str,
+    index: u64,
+    statement: &SettlementStatement,
+    coverage: &Coverage,
+    sums: &CoverageSums,
+) -> Result<(), StatementProblem> {
+    verify_totals(
+        origin,
+        index,
+        statement,
+        coverage,
+        |kind, bytes, encoded, value, proof| {
+            let sum = match kind {
+                TotalKind::SessionsExclVat => &sums.sessions_excl_vat,
+                TotalKind::SessionsInclVat => &sums.sessions_incl_vat,
+                TotalKind::CreditsExclVat => &sums.credits_excl_vat,
+                TotalKind::CreditsInclVat => &sums.credits_incl_vat,
+            };
+            verify_total_proof_summed(bytes, encoded, sum, value, proof)
+        },
+    )
+}
+
+/// The statement's four totals, each checked by `verify` (given the total's kind, its proof
+/// statement bytes, the covered commitments' encodings, the stated value and the proof) after
+/// its count is compared with the coverage.
+fn verify_totals(
+    origin: &str,
+    index: u64,
+    statement: &SettlementStatement,
+    coverage: &Coverage,
+    verify: impl Fn(TotalKind, &[u8], &[[u8; 32]], u64, &TotalProof) -> Result<(), PrivacyError>,
 ) -> Result<(), StatementProblem> {
     for kind in TotalKind::ALL {
         let (total, items, incl) = match kind {
@@ -360,11 +463,10 @@ pub fn verify_statement(
             kind: name,
             reason: e.to_string(),
         };
-        let commitments = items
+        let encoded: Vec<[u8; 32]> = items
             .iter()
-            .map(|(_, excl, inc)| AmountCommitment::from_bytes(if incl { inc } else { excl }))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(rejected)?;
+            .map(|(_, excl, inc)| if incl { *inc } else { *excl })
+            .collect();
         let (value, proof) = if incl {
             (total.incl_vat_minor, &total.proof_incl_vat)
         } else {
@@ -372,7 +474,7 @@ pub fn verify_statement(
         };
         let proof = TotalProof::from_bytes(proof).map_err(rejected)?;
         let bytes = settlement::proof_statement(origin, index, statement, kind);
-        verify_total_proof(&bytes, &commitments, value, &proof).map_err(rejected)?;
+        verify(kind, &bytes, &encoded, value, &proof).map_err(rejected)?;
     }
     Ok(())
 }
@@ -460,6 +562,27 @@ mod tests {
         s
     }
 
+    /// Both checks of a statement, which must agree: from the coverage's commitments, and from
+    /// sums of them kept as they arrived.
+    fn check(
+        origin: &str,
+        index: u64,
+        s: &SettlementStatement,
+        coverage: &Coverage,
+    ) -> Result<(), StatementProblem> {
+        let mut sums = CoverageSums::default();
+        for (_, excl, incl) in &coverage.sessions {
+            sums.sessions_excl_vat
+                .add(&AmountCommitment::from_bytes(excl).unwrap());
+            sums.sessions_incl_vat
+                .add(&AmountCommitment::from_bytes(incl).unwrap());
+        }
+        let full = verify_statement(origin, index, s, coverage);
+        let summed = verify_statement_summed(origin, index, s, coverage, &sums);
+        assert_eq!(full, summed, "the summed check agrees with the full one");
+        full
+    }
+
     #[test]
     fn a_statement_checks_against_its_coverage_and_nothing_else() {
         let (coverage, excl, incl) = sessions(&[(1000, 1250), (400, 500), (0, 0)]);
@@ -468,15 +591,15 @@ mod tests {
             (s.sessions.excl_vat_minor, s.sessions.incl_vat_minor),
             (1400, 1750)
         );
-        verify_statement(ORIGIN, 7, &s, &coverage).unwrap();
+        check(ORIGIN, 7, &s, &coverage).unwrap();
 
         // Another index or log: the proofs are bound to them.
-        assert!(verify_statement(ORIGIN, 8, &s, &coverage).is_err());
-        assert!(verify_statement("kvitto/test/other", 7, &s, &coverage).is_err());
+        assert!(check(ORIGIN, 8, &s, &coverage).is_err());
+        assert!(check("kvitto/test/other", 7, &s, &coverage).is_err());
         // A total off by one minor unit.
         let mut wrong = s.clone();
         wrong.sessions.excl_vat_minor += 1;
-        let err = verify_statement(ORIGIN, 7, &wrong, &coverage).unwrap_err();
+        let err = check(ORIGIN, 7, &wrong, &coverage).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -490,7 +613,7 @@ mod tests {
         // A session left out of, or added to, the coverage.
         let mut fewer = coverage.clone();
         fewer.sessions.pop();
-        let err = verify_statement(ORIGIN, 7, &s, &fewer).unwrap_err();
+        let err = check(ORIGIN, 7, &s, &fewer).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -506,14 +629,14 @@ mod tests {
         let (other, _, _) = sessions(&[(1000, 1250)]);
         let mut swapped = coverage.clone();
         swapped.sessions[0] = other.sessions[0];
-        assert!(verify_statement(ORIGIN, 7, &s, &swapped).is_err());
+        assert!(check(ORIGIN, 7, &s, &swapped).is_err());
         // Another counterparty or period in the entry changes the proof statement.
         let mut moved = s.clone();
         moved.counterparty = "SE*N03".into();
-        assert!(verify_statement(ORIGIN, 7, &moved, &coverage).is_err());
+        assert!(check(ORIGIN, 7, &moved, &coverage).is_err());
         moved = s.clone();
         moved.period_end_ms += 1;
-        assert!(verify_statement(ORIGIN, 7, &moved, &coverage).is_err());
+        assert!(check(ORIGIN, 7, &moved, &coverage).is_err());
     }
 
     #[test]

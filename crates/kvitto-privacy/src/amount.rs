@@ -291,7 +291,12 @@ pub fn prove_total<R: RngCore + CryptoRng>(
     verify_total(commitments, total_minor, &blinding_sum)?;
 
     let excess = excess(commitments, total_minor)?;
-    let mut transcript = total_transcript(statement, commitments, total_minor, &excess)?;
+    let mut transcript = total_transcript(
+        statement,
+        commitments.iter().map(|c| &c.encoded.0),
+        total_minor,
+        &excess,
+    )?;
     let witness = Witness {
         label: b"blinding-sum",
         scalar: &blinding_sum.0,
@@ -313,8 +318,69 @@ pub fn verify_total_proof(
     proof: &TotalProof,
 ) -> Result<(), PrivacyError> {
     let excess = excess(commitments, total_minor)?;
-    let transcript = total_transcript(statement, commitments, total_minor, &excess)?;
+    let transcript = total_transcript(
+        statement,
+        commitments.iter().map(|c| &c.encoded.0),
+        total_minor,
+        &excess,
+    )?;
     // D = ρ·H_amount.
+    proof.0.verify(
+        transcript,
+        [generators::amount().blinding],
+        excess,
+        PrivacyError::TotalProofRejected,
+    )
+}
+
+/// A running sum of amount commitments, kept as a log grows: a verifier that adds each
+/// commitment once, when its entry arrives, checks a total over any number of them later
+/// without decompressing each again ([`verify_total_proof_summed`]).
+#[derive(Clone, Copy, Default)]
+pub struct CommitmentSum {
+    point: RistrettoPoint,
+    count: u64,
+}
+
+impl CommitmentSum {
+    pub fn add(&mut self, commitment: &AmountCommitment) {
+        self.point += commitment.point;
+        self.count += 1;
+    }
+
+    /// How many commitments were added.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+}
+
+impl fmt::Debug for CommitmentSum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CommitmentSum({} commitments)", self.count)
+    }
+}
+
+/// [`verify_total_proof`] with the commitments' sum kept by the caller: `encoded` are the
+/// commitments' 32-byte encodings in order (the transcript binds each), and `sum` must be the
+/// [`CommitmentSum`] of exactly those commitments. Only the count is checked here: a caller
+/// that sums other commitments than it lists checks a different claim than it thinks.
+pub fn verify_total_proof_summed(
+    statement: &[u8],
+    encoded: &[[u8; 32]],
+    sum: &CommitmentSum,
+    total_minor: u64,
+    proof: &TotalProof,
+) -> Result<(), PrivacyError> {
+    check_count(encoded.len())?;
+    if sum.count != encoded.len() as u64 {
+        return Err(PrivacyError::LengthMismatch {
+            what: "commitments listed and summed",
+            left: encoded.len(),
+            right: usize::try_from(sum.count).unwrap_or(usize::MAX),
+        });
+    }
+    let excess = sum.point - generators::amount().mul_value(&Scalar::from(total_minor));
+    let transcript = total_transcript(statement, encoded.iter(), total_minor, &excess)?;
     proof.0.verify(
         transcript,
         [generators::amount().blinding],
@@ -332,10 +398,11 @@ fn excess(
     Ok(sum.point - generators::amount().mul_value(&Scalar::from(total_minor)))
 }
 
-/// The total proof's transcript up to, not including, the prover's nonce commitment `R`.
-fn total_transcript(
+/// The total proof's transcript up to, not including, the prover's nonce commitment `R`, over
+/// the commitments' encodings in order.
+fn total_transcript<'a>(
     statement: &[u8],
-    commitments: &[AmountCommitment],
+    encoded: impl ExactSizeIterator<Item = &'a [u8; 32]>,
     total_minor: u64,
     excess: &RistrettoPoint,
 ) -> Result<Transcript, PrivacyError> {
@@ -347,9 +414,9 @@ fn total_transcript(
         statement,
         limits::STATEMENT_LEN_MAX,
     )?;
-    transcript.append_u64(b"count", commitments.len() as u64);
-    for commitment in commitments {
-        transcript.append_message(b"C", commitment.compressed().as_bytes());
+    transcript.append_u64(b"count", encoded.len() as u64);
+    for bytes in encoded {
+        transcript.append_message(b"C", bytes);
     }
     transcript.append_u64(b"total", total_minor);
     transcript.append_message(b"D", excess.compress().as_bytes());
@@ -419,6 +486,55 @@ mod tests {
         let a = AmountOpening::new(u64::MAX, &ctx(1), &mut rng);
         let b = AmountOpening::new(1, &ctx(2), &mut rng);
         assert_eq!(sum_openings(&[a, b]), Err(PrivacyError::AmountOverflow));
+    }
+
+    /// A total checked against a running sum accepts exactly what the full check accepts.
+    #[test]
+    fn a_running_sum_checks_a_total_like_the_commitments_do() {
+        let mut rng = StdRng::seed_from_u64(4);
+        let openings: Vec<AmountOpening> = (0..5u8)
+            .map(|i| AmountOpening::new(100 + u64::from(i), &ctx(i), &mut rng))
+            .collect();
+        let commitments: Vec<AmountCommitment> =
+            openings.iter().map(AmountOpening::commit).collect();
+        let encoded: Vec<[u8; 32]> = commitments.iter().map(|c| c.encoded.0).collect();
+        let mut sum = CommitmentSum::default();
+        commitments.iter().for_each(|c| sum.add(c));
+        let (total, proof) = prove_total(b"statement", &commitments, &openings, &mut rng).unwrap();
+        assert_eq!(total, 510);
+        verify_total_proof(b"statement", &commitments, total, &proof).unwrap();
+        verify_total_proof_summed(b"statement", &encoded, &sum, total, &proof).unwrap();
+
+        let rejected = Err(PrivacyError::TotalProofRejected);
+        let check = |statement: &[u8], encoded: &[[u8; 32]], sum: &CommitmentSum, total| {
+            verify_total_proof_summed(statement, encoded, sum, total, &proof)
+        };
+        assert_eq!(check(b"statement", &encoded, &sum, total + 1), rejected);
+        assert_eq!(check(b"another", &encoded, &sum, total), rejected);
+        let mut swapped = encoded.clone();
+        swapped.swap(0, 1);
+        assert_eq!(
+            check(b"statement", &swapped, &sum, total),
+            rejected,
+            "order is bound"
+        );
+        let mut other = sum;
+        other.add(&AmountOpening::new(0, &ctx(9), &mut rng).commit());
+        let mut longer = encoded.clone();
+        longer.push(AmountOpening::new(0, &ctx(9), &mut rng).commit().encoded.0);
+        assert_eq!(
+            check(b"statement", &longer, &other, total),
+            rejected,
+            "a zero amount with its own blinding changes the sum"
+        );
+        assert!(matches!(
+            check(b"statement", &encoded[..4], &sum, total),
+            Err(PrivacyError::LengthMismatch { .. })
+        ));
+        assert!(matches!(
+            check(b"statement", &[], &CommitmentSum::default(), 0),
+            Err(PrivacyError::Count { .. })
+        ));
     }
 
     #[test]

@@ -33,8 +33,8 @@ mod session;
 mod sigma;
 
 pub use amount::{
-    prove_total, sum_openings, verify_total, verify_total_proof, AmountCommitment, AmountOpening,
-    BlindingSum, TotalProof,
+    prove_total, sum_openings, verify_total, verify_total_proof, verify_total_proof_summed,
+    AmountCommitment, AmountOpening, BlindingSum, CommitmentSum, TotalProof,
 };
 pub use context::SessionContext;
 pub use error::PrivacyError;

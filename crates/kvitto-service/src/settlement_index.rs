@@ -4,6 +4,11 @@
 //!
 //! [`SettlementIndex::refresh`] reads only the entries appended since the last call, so the
 //! index is cheap to keep current. It holds public ledger data only.
+//!
+//! With running sums ([`SettlementIndex::with_running_sums`]) it also adds up, per log,
+//! counterparty and currency, the amount commitments since that pair's last statement, as they
+//! arrive. A statement that starts where the last one ended (as every kvitto node issues them)
+//! then checks without decompressing its commitments again ([`SettlementIndex::verify`]).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -12,7 +17,9 @@ use kvitto_core::keys::KeyId;
 use kvitto_core::settlement::{
     CreditNote, DisputeAnswer, SettlementStatement, StatementAcknowledgement, StatementDispute,
 };
-use kvitto_ledger::settlement::Coverage;
+use kvitto_ledger::settlement::{
+    verify_statement, verify_statement_summed, Coverage, CoverageSums, StatementProblem,
+};
 use kvitto_store::{KvStore, LogStore, StoreError};
 use serde::Serialize;
 
@@ -72,6 +79,27 @@ pub struct SettlementIndex {
     pub disputes: Vec<(At, StatementDispute)>,
     pub answers: Vec<(At, DisputeAnswer)>,
     readings: HashMap<KeyId, Vec<BilledReadings>>,
+    /// `Some` when running sums are kept (see the module docs).
+    sums: Option<RunningSums>,
+}
+
+/// The running sums of every (log, counterparty, currency) since its last statement, and the
+/// sums each statement covered when it arrived.
+#[derive(Debug, Default)]
+struct RunningSums {
+    open: HashMap<(String, String, String), Window>,
+    /// By (log, statement index): the sums of what the statement covers, if it started where
+    /// its window did and every commitment in it decoded.
+    statements: HashMap<(String, u64), CoverageSums>,
+}
+
+/// Commitments summed since `since` (the index after the pair's last statement, or 0).
+#[derive(Debug, Default)]
+struct Window {
+    since: u64,
+    sums: CoverageSums,
+    /// A commitment that did not decode: the sums are not the coverage's.
+    broken: bool,
 }
 
 /// Where a statement stands.
@@ -86,6 +114,41 @@ pub enum StatementStatus {
 }
 
 impl SettlementIndex {
+    /// An index that also keeps running sums of the commitments statements cover (see the
+    /// module docs): each commitment is decompressed once, as it arrives.
+    pub fn with_running_sums() -> Self {
+        SettlementIndex {
+            sums: Some(RunningSums::default()),
+            ..SettlementIndex::default()
+        }
+    }
+
+    /// Checks the statement at `at` against `coverage` (from [`SettlementIndex::coverage`]):
+    /// from the running sums when the index kept them for it, otherwise from the coverage's
+    /// commitments.
+    pub fn verify(
+        &self,
+        at: &At,
+        s: &SettlementStatement,
+        coverage: &Coverage,
+    ) -> Result<(), StatementProblem> {
+        let kept = self
+            .sums
+            .as_ref()
+            .and_then(|sums| sums.statements.get(&(at.origin.clone(), at.index)));
+        match kept {
+            Some(sums) => verify_statement_summed(&at.origin, at.index, s, coverage, sums),
+            None => verify_statement(&at.origin, at.index, s, coverage),
+        }
+    }
+
+    /// Whether the statement at `at` checks from running sums (for tests and logs).
+    pub fn has_running_sums(&self, at: &At) -> bool {
+        self.sums
+            .as_ref()
+            .is_some_and(|sums| sums.statements.contains_key(&(at.origin.clone(), at.index)))
+    }
+
     /// Reads what every log appended since the last refresh.
     pub fn refresh<S: KvStore>(&mut self, logs: &LogSet<S>) -> Result<(), StoreError> {
         for log in logs.iter() {
@@ -127,6 +190,7 @@ impl SettlementIndex {
     }
 
     fn add(&mut self, at: At, entry: Entry) {
+        self.add_to_sums(&at, &entry);
         match entry {
             Entry::TariffPublished(t) => {
                 if let Some(currency) = tariff_currency(&t.tariff_json) {
@@ -152,6 +216,63 @@ impl SettlementIndex {
             Entry::StatementDisputed(d) => self.disputes.push((at, d)),
             Entry::DisputeAnswered(a) => self.answers.push((at, a)),
             _ => {}
+        }
+    }
+
+    /// Adds `entry`'s commitments to its window, or closes the window at a statement.
+    fn add_to_sums(&mut self, at: &At, entry: &Entry) {
+        let Some(sums) = self.sums.as_mut() else {
+            return;
+        };
+        let Some(scan) = self.logs.get(&at.origin) else {
+            return;
+        };
+        let currency_of = |i: u64| scan.currencies.get(&i).cloned();
+        let key = match entry {
+            Entry::SessionClosed(record) => {
+                let (Some(counterparty), Some(tariff)) = (&record.counterparty, record.tariff)
+                else {
+                    return;
+                };
+                let Some(currency) = currency_of(tariff.index) else {
+                    return;
+                };
+                (at.origin.clone(), counterparty.clone(), currency)
+            }
+            Entry::CreditNote(c) => (
+                at.origin.clone(),
+                c.counterparty.clone(),
+                c.currency.clone(),
+            ),
+            Entry::SettlementStatement(s) => {
+                let key = (
+                    at.origin.clone(),
+                    s.counterparty.clone(),
+                    s.currency.clone(),
+                );
+                let closed = sums.open.insert(
+                    key,
+                    Window {
+                        since: at.index + 1,
+                        ..Window::default()
+                    },
+                );
+                let window = closed.unwrap_or_default();
+                if window.since == s.from_index && !window.broken {
+                    sums.statements
+                        .insert((at.origin.clone(), at.index), window.sums);
+                }
+                return;
+            }
+            _ => return,
+        };
+        let window = sums.open.entry(key.clone()).or_default();
+        if window
+            .sums
+            .add(entry, &key.1, &key.2, &currency_of)
+            .is_err()
+        {
+            window.broken = true;
         }
     }
 
@@ -509,8 +630,10 @@ mod hex32 {
 #[cfg(test)]
 mod tests {
     use kvitto_core::settlement::{
-        AmountTotal, AnswerItem, AnswerOutcome, DisputeItem, DisputeReason,
+        AmountTotal, AnswerItem, AnswerOutcome, DisputeItem, DisputeReason, TotalKind,
     };
+    use kvitto_privacy::{prove_total, AmountOpening, SessionContext};
+    use rand_core::OsRng;
 
     use super::*;
 
@@ -625,6 +748,158 @@ mod tests {
         let dispute = overview.periods[0].statements[0].dispute.as_ref().unwrap();
         assert_eq!((dispute.answered, dispute.credited), (Some(501), 128));
         assert!(overview.periods[0].netting.is_some());
+    }
+
+    /// A log of sessions billed to SE*MSP and SE*OTH, as running sums see it.
+    struct Billed {
+        index: SettlementIndex,
+        next: u64,
+        /// Session and credit commitments since the start, with openings: (index, excl, incl).
+        sessions: Vec<(u64, AmountOpening, AmountOpening)>,
+    }
+
+    impl Billed {
+        fn new() -> Billed {
+            let mut index = SettlementIndex::with_running_sums();
+            index.logs.insert(CPO.into(), LogScan::default());
+            let tariff = Entry::TariffPublished(kvitto_core::entry::TariffPublication {
+                tariff_id: "T1".into(),
+                counterparty: None,
+                valid_from_ms: 0,
+                tariff_json: r#"{"currency":"EUR"}"#.into(),
+            });
+            index.add(at(CPO, 0), tariff);
+            Billed {
+                index,
+                next: 1,
+                sessions: Vec::new(),
+            }
+        }
+
+        fn session(&mut self, counterparty: &str, price: u64) {
+            let i = self.next;
+            self.next += 1;
+            let ctx = SessionContext::new(CPO, [1; 16], [i as u8; 16]).unwrap();
+            let excl = AmountOpening::new(price, &ctx, &mut OsRng);
+            let incl = AmountOpening::new(price * 5 / 4, &ctx, &mut OsRng);
+            let record = SessionRecord {
+                session: kvitto_core::keys::SessionId([i as u8; 16]),
+                key_id: KeyId([1; 16]),
+                first_counter: 2 * i,
+                last_counter: 2 * i + 1,
+                start_ms: 0,
+                stop_ms: 3_600_000,
+                energy_wh: 1000,
+                reading_count: 2,
+                readings_digest: [0; 32],
+                tariff: Some(kvitto_core::entry::TariffRef {
+                    index: 0,
+                    leaf_hash: [0; 32],
+                }),
+                privacy: Some(kvitto_core::entry::SessionPrivacy {
+                    amount_excl_vat: excl.commit().to_bytes(),
+                    amount_incl_vat: incl.commit().to_bytes(),
+                    range_proof: Vec::new(),
+                    identity: [0; 32],
+                    evidence_digest: [0; 32],
+                }),
+                counterparty: Some(counterparty.into()),
+                unknown_extensions: Default::default(),
+            };
+            self.index.add(at(CPO, i), Entry::SessionClosed(record));
+            if counterparty == "SE*MSP" {
+                self.sessions.push((i, excl, incl));
+            }
+        }
+
+        /// A statement to SE*MSP over its sessions from `from_index`, proven honestly, with the
+        /// coverage a verifier collects for it.
+        fn statement(&mut self, from_index: u64) -> (At, SettlementStatement, Coverage) {
+            let i = self.next;
+            self.next += 1;
+            let covered: Vec<_> = self
+                .sessions
+                .iter()
+                .filter(|(index, _, _)| *index >= from_index)
+                .collect();
+            let mut s = SettlementStatement {
+                counterparty: "SE*MSP".into(),
+                ..statement()
+            };
+            s.from_index = from_index;
+            let total = |kind, openings: Vec<AmountOpening>| {
+                let commitments: Vec<_> = openings.iter().map(AmountOpening::commit).collect();
+                let bytes = kvitto_core::settlement::proof_statement(CPO, i, &s, kind);
+                let (value, proof) =
+                    prove_total(&bytes, &commitments, &openings, &mut OsRng).unwrap();
+                (value, proof.to_bytes().to_vec())
+            };
+            let (excl, pe) = total(
+                TotalKind::SessionsExclVat,
+                covered.iter().map(|c| c.1.clone()).collect(),
+            );
+            let (incl, pi) = total(
+                TotalKind::SessionsInclVat,
+                covered.iter().map(|c| c.2.clone()).collect(),
+            );
+            s.sessions = AmountTotal {
+                count: covered.len() as u64,
+                excl_vat_minor: excl,
+                incl_vat_minor: incl,
+                proof_excl_vat: pe,
+                proof_incl_vat: pi,
+            };
+            let coverage = Coverage {
+                sessions: covered
+                    .iter()
+                    .map(|(index, e, v)| (*index, e.commit().to_bytes(), v.commit().to_bytes()))
+                    .collect(),
+                credits: Vec::new(),
+            };
+            self.index
+                .add(at(CPO, i), Entry::SettlementStatement(s.clone()));
+            (at(CPO, i), s, coverage)
+        }
+    }
+
+    /// A statement that starts where its pair's last one ended checks from the running sums,
+    /// and accepts and refuses exactly what the full check does; one that starts elsewhere
+    /// falls back to the full check.
+    #[test]
+    fn running_sums_check_chained_statements() {
+        let mut log = Billed::new();
+        for price in [1000, 250, 40] {
+            log.session("SE*MSP", price);
+            log.session("SE*OTH", 999);
+        }
+        let (first, s1, c1) = log.statement(0);
+        assert!(log.index.has_running_sums(&first));
+        assert_eq!(s1.sessions.excl_vat_minor, 1290);
+        log.index.verify(&first, &s1, &c1).unwrap();
+
+        let mut wrong = s1.clone();
+        wrong.sessions.excl_vat_minor += 1;
+        let full = verify_statement(&first.origin, first.index, &wrong, &c1);
+        assert!(full.is_err());
+        assert_eq!(log.index.verify(&first, &wrong, &c1), full);
+        let mut fewer = c1.clone();
+        fewer.sessions.pop();
+        assert!(matches!(
+            log.index.verify(&first, &s1, &fewer),
+            Err(StatementProblem::CountMismatch { .. })
+        ));
+
+        log.session("SE*MSP", 7);
+        log.session("SE*MSP", 8);
+        let (second, s2, c2) = log.statement(first.index + 1);
+        assert!(log.index.has_running_sums(&second));
+        assert_eq!((s2.sessions.count, s2.sessions.excl_vat_minor), (2, 15));
+        log.index.verify(&second, &s2, &c2).unwrap();
+
+        // From the start again: overlapping, not chained; still checked, in full.
+        let (third, s3, c3) = log.statement(0);
+        assert!(!log.index.has_running_sums(&third));
+        log.index.verify(&third, &s3, &c3).unwrap();
     }
 
     /// Only the counterparty's log disputes a statement: a part from another operator's log

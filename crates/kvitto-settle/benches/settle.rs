@@ -3,8 +3,10 @@
 //! (a) Checking one settlement statement that covers 1,000,000 sessions: `verify_total_proof`
 //! over 1,000,000 amount commitments, next to the raw costs it is made of, measured in the same
 //! run: decompressing the 1,000,000 commitments from their 32-byte ledger encoding, summing the
-//! decompressed points, and the merlin transcript that absorbs every commitment. A summary with
-//! the ratios is printed before criterion's own figures.
+//! decompressed points, and the merlin transcript that absorbs every commitment. Next to them,
+//! the check a node makes with running sums (`verify_total_proof_summed`: the sum was kept as the
+//! log grew, so only the transcript is left) and what keeping the sum costs per session as it
+//! arrives. A summary with the ratios is printed before criterion's own figures.
 //!
 //! (b) Netting 100 operators, each owing each other one statement (9,900 obligations): `net`
 //! and `Netting::check`.
@@ -21,7 +23,8 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
 use kvitto_privacy::{
-    prove_total, verify_total_proof, AmountCommitment, AmountOpening, SessionContext, TotalProof,
+    prove_total, verify_total_proof, verify_total_proof_summed, AmountCommitment, AmountOpening,
+    CommitmentSum, SessionContext, TotalProof,
 };
 use kvitto_settle::{net, Obligation, StatementRef};
 use merlin::Transcript;
@@ -82,6 +85,8 @@ struct Statement {
     points: Vec<RistrettoPoint>,
     total_minor: u64,
     proof: TotalProof,
+    /// The running sum a node keeps as the sessions arrive.
+    running: CommitmentSum,
 }
 
 fn statement(count: usize) -> Statement {
@@ -95,6 +100,7 @@ fn statement(count: usize) -> Statement {
     drop(openings);
     let encoded: Vec<[u8; 32]> = commitments.iter().map(|c| c.to_bytes()).collect();
     let points = decompress(&encoded);
+    let running = running_sum(&encoded);
     eprintln!(
         "setup: {count} openings and commitments in {:.1} s, prove_total in {:.2} s",
         made.as_secs_f64(),
@@ -106,7 +112,22 @@ fn statement(count: usize) -> Statement {
         points,
         total_minor,
         proof,
+        running,
     }
+}
+
+/// What a node does as each session arrives, for all of them: decode the commitment (the
+/// decompression) and add it to the running sum of its counterparty and period.
+fn running_sum(encoded: &[[u8; 32]]) -> CommitmentSum {
+    let mut sum = CommitmentSum::default();
+    for bytes in encoded {
+        sum.add(&AmountCommitment::from_bytes(bytes).unwrap());
+    }
+    sum
+}
+
+fn verify_summed(s: &Statement) {
+    verify_total_proof_summed(STATEMENT, &s.encoded, &s.running, s.total_minor, &s.proof).unwrap();
 }
 
 fn decompress(encoded: &[[u8; 32]]) -> Vec<RistrettoPoint> {
@@ -211,6 +232,10 @@ fn statement_check(c: &mut Criterion) {
     });
     let verify_s = median_s(3, || verify(&s));
     let decode_verify_s = median_s(3, || decode_and_verify(&s));
+    let summed_s = median_s(3, || verify_summed(&s));
+    let keep_sum_s = median_s(3, || {
+        black_box(running_sum(&s.encoded));
+    });
     let per = |secs: f64| secs * 1e9 / count as f64;
     eprintln!("statement over {count} sessions (median of 3 runs):");
     for (what, secs) in [
@@ -219,6 +244,8 @@ fn statement_check(c: &mut Criterion) {
         ("transcript: absorb every commitment", transcript_s),
         ("verify_total_proof (decoded commitments)", verify_s),
         ("decode from bytes + verify_total_proof", decode_verify_s),
+        ("verify_total_proof_summed (running sum)", summed_s),
+        ("keep the running sum as sessions arrive", keep_sum_s),
         ("decompress on every core (proposal)", parallel_s),
         ("blake3 of every commitment (proposal)", digest_s),
     ] {
@@ -232,6 +259,11 @@ fn statement_check(c: &mut Criterion) {
         decode_verify_s / decompress_s,
         (sum_s + transcript_s) / verify_s,
     );
+    eprintln!(
+        "  with running sums: summed / transcript = {:.2}, (decode + verify) / summed = {:.1}",
+        summed_s / transcript_s,
+        decode_verify_s / summed_s,
+    );
 
     let mut group = c.benchmark_group(format!("statement of {count} sessions"));
     group
@@ -241,6 +273,9 @@ fn statement_check(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(8))
         .throughput(Throughput::Elements(count as u64));
     group.bench_function("verify_total_proof", |b| b.iter(|| verify(&s)));
+    group.bench_function("verify_total_proof_summed", |b| {
+        b.iter(|| verify_summed(&s))
+    });
     group.bench_function("sum points (raw)", |b| b.iter(|| sum(black_box(&s.points))));
     group.bench_function("transcript (raw)", |b| {
         b.iter(|| transcript_only(black_box(&s.encoded)))
