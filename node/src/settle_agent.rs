@@ -203,7 +203,7 @@ impl Agent {
             .settle(entries)
             .await
             .map_err(|e| e.to_string())?;
-        tracing::info!(origin = %at.origin, statement = at.index, index = logged, kind, parts, sessions = checked, "settlement statement checked");
+        tracing::info!(origin = %at.origin, statement = at.index, index = logged, kind, parts, sessions = checked, summed = index.has_running_sums(at), "settlement statement checked");
         Ok(())
     }
 

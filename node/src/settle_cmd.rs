@@ -44,6 +44,9 @@ pub struct Statement {
 pub struct Dispute {
     pub origin: String,
     pub index: u64,
+    /// Every part's index (a dispute of more than 128 items is appended in parts).
+    #[serde(default)]
+    pub parts: Vec<u64>,
     pub items: Vec<DisputeItem>,
     pub answered: Option<u64>,
     #[serde(default)]
@@ -136,6 +139,54 @@ fn money(minor: i64, currency: &str) -> String {
 
 /// The overview in plain text: per period, each statement with its status and disputes, then the
 /// netting of the closed ones.
+/// Session record indexes listed per reason before the rest are counted.
+const RECORDS_LISTED: usize = 8;
+
+/// A dispute's items, by reason: what it says of the statement, then how many sessions and
+/// which (the first few; `--json` and `GET /v1/settlement` list them all).
+fn render_dispute(out: &mut String, d: &Dispute) {
+    let mut by_reason: Vec<(&str, Vec<u64>)> = Vec::new();
+    for item in &d.items {
+        match item.session_index {
+            None => {
+                let _ = writeln!(out, "      disputed: the statement: {}", item.reason);
+            }
+            Some(i) => match by_reason.iter_mut().find(|(r, _)| *r == item.reason) {
+                Some((_, records)) => records.push(i),
+                None => by_reason.push((&item.reason, vec![i])),
+            },
+        }
+    }
+    for (reason, records) in by_reason {
+        let mut listed: Vec<String> = records
+            .iter()
+            .take(RECORDS_LISTED)
+            .map(u64::to_string)
+            .collect();
+        if records.len() > RECORDS_LISTED {
+            listed.push(format!("and {} more", records.len() - RECORDS_LISTED));
+        }
+        let _ = writeln!(
+            out,
+            "      disputed: {} session{}: {reason} (record{} {})",
+            records.len(),
+            if records.len() == 1 { "" } else { "s" },
+            if records.len() == 1 { "" } else { "s" },
+            listed.join(", ")
+        );
+    }
+    if d.parts.len() > 1 {
+        let parts: Vec<String> = d.parts.iter().map(u64::to_string).collect();
+        let _ = writeln!(
+            out,
+            "      disputed in {} entries of {}: {}",
+            d.parts.len(),
+            d.origin,
+            parts.join(", ")
+        );
+    }
+}
+
 pub fn render(overview: &Overview) -> String {
     let mut out = String::new();
     if overview.periods.is_empty() {
@@ -164,13 +215,7 @@ pub fn render(overview: &Overview) -> String {
                 s.origin
             );
             if let Some(d) = &s.dispute {
-                for item in &d.items {
-                    let what = match item.session_index {
-                        Some(i) => format!("session record {i}"),
-                        None => "the statement".into(),
-                    };
-                    let _ = writeln!(out, "      disputed: {what}: {}", item.reason);
-                }
+                render_dispute(&mut out, d);
                 match d.answered {
                     Some(i) => {
                         let _ = writeln!(
@@ -323,4 +368,43 @@ pub fn export(overview: &Overview, dir: &Path, now_ms: u64) -> Result<Vec<String
         )?;
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A long dispute reads as one line per reason, its records listed up to a point.
+    #[test]
+    fn a_dispute_reads_by_reason() {
+        let mut items = vec![DisputeItem {
+            session_index: None,
+            reason: "total_mismatch".into(),
+        }];
+        items.extend((0..140).map(|i| DisputeItem {
+            session_index: Some(6 + 2 * i),
+            reason: "unknown_token".into(),
+        }));
+        items.push(DisputeItem {
+            session_index: Some(9),
+            reason: "price_mismatch".into(),
+        });
+        let dispute = Dispute {
+            origin: "kvitto/devnet/se-n04".into(),
+            index: 7,
+            parts: vec![7, 8],
+            items,
+            answered: None,
+            credited: 0,
+        };
+        let mut out = String::new();
+        render_dispute(&mut out, &dispute);
+        assert_eq!(
+            out,
+            "      disputed: the statement: total_mismatch\n\
+             \x20     disputed: 140 sessions: unknown_token (records 6, 8, 10, 12, 14, 16, 18, 20, and 132 more)\n\
+             \x20     disputed: 1 session: price_mismatch (record 9)\n\
+             \x20     disputed in 2 entries of kvitto/devnet/se-n04: 7, 8\n"
+        );
+    }
 }
