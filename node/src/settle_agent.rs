@@ -148,6 +148,8 @@ impl Agent {
             .ok_or("this node is not in a network")?;
         let (mut excl, mut incl) = (0u128, 0u128);
         let mut opened_all = true;
+        // Sessions whose evidence was opened and checked (`sessions_checked`).
+        let mut opened = 0u64;
         for (record_index, record) in &records {
             let elsewhere = index.billed_elsewhere(
                 &record.key_id,
@@ -164,6 +166,7 @@ impl Agent {
                 .await?
             {
                 Opened::Checked { reasons, amounts } => {
+                    opened += 1;
                     for reason in reasons {
                         items.insert((Some(*record_index), reason));
                     }
@@ -185,7 +188,7 @@ impl Agent {
             items.insert((None, DisputeReason::TotalMismatch));
         }
         let statement_ref = at.entry_ref();
-        let checked = records.len() as u64;
+        let checked = opened;
         let entries = if items.is_empty() {
             vec![kvitto_core::Entry::StatementAcknowledged(
                 StatementAcknowledgement {
