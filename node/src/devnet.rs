@@ -389,6 +389,12 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
                 s.index, s.cpo, s.emsp, s.status
             ));
         }
+        if let Some(problem) = &s.problem {
+            outcome.problems.push(format!(
+                "statement {} of {} to {} is not netted: {problem}",
+                s.index, s.cpo, s.emsp
+            ));
+        }
     }
     outcome.netting_balanced = true;
     for period in &overview.periods {

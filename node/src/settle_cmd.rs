@@ -36,6 +36,10 @@ pub struct Statement {
     pub total_incl_vat_minor: i64,
     pub status: String,
     pub dispute: Option<Dispute>,
+    /// Why the statement is not netted although its parties closed it (see
+    /// `settlement_index::StatementRow::problem`).
+    #[serde(default)]
+    pub problem: Option<String>,
     #[serde(default)]
     pub session_ids: Option<Vec<String>>,
 }
@@ -90,12 +94,17 @@ pub fn is_closed(s: &Statement) -> bool {
     s.status == "acknowledged" || s.status == "answered"
 }
 
+/// Whether a statement is netted: closed, and it checks against its log (no `problem`).
+pub fn is_owed(s: &Statement) -> bool {
+    is_closed(s) && s.problem.is_none()
+}
+
 /// The obligations of a period's closed statements (what each eMSP owes, VAT included).
 pub fn obligations(period: &Period) -> Vec<Obligation> {
     period
         .statements
         .iter()
-        .filter(|s| is_closed(s))
+        .filter(|s| is_owed(s))
         .map(|s| Obligation {
             statement: StatementRef {
                 origin: s.origin.clone(),
@@ -214,6 +223,9 @@ pub fn render(overview: &Overview) -> String {
                 s.index,
                 s.origin
             );
+            if let Some(problem) = &s.problem {
+                let _ = writeln!(out, "      NOT NETTED: {problem}");
+            }
             if let Some(d) = &s.dispute {
                 render_dispute(&mut out, d);
                 match d.answered {
@@ -348,7 +360,7 @@ pub fn export(overview: &Overview, dir: &Path, now_ms: u64) -> Result<Vec<String
         let mut records = Vec::new();
         for (obligation, s) in obligations
             .iter()
-            .zip(period.statements.iter().filter(|s| is_closed(s)))
+            .zip(period.statements.iter().filter(|s| is_owed(s)))
         {
             let Some(ids) = s.session_ids.as_ref().filter(|ids| !ids.is_empty()) else {
                 continue;

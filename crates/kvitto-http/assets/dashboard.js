@@ -139,6 +139,7 @@
       el('div', { class: 'muted small' }, `${money(st.total_excl_vat_minor, st.currency)} excl. VAT · ${counted(st.sessions, 'session')}`,
         st.credits ? ` · ${counted(st.credits, 'credit note')}` : ''),
       el('span', { class: `badge ${STATUS_CLASS[st.status] || ''}` }, str(st.status)),
+      st.problem ? el('div', { class: 'error small', 'data-problem': '' }, `Not netted: ${str(st.problem)}`) : null,
       dispute ? el('ul', { class: 'disputes' }, dispute.items.slice(0, DISPUTE_ITEMS_SHOWN).map((item) => el('li', {},
         typeof item.session_index === 'number' ? `session entry ${item.session_index}: ` : '',
         str(item.reason).replace(/_/g, ' '))),

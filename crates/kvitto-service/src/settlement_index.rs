@@ -81,6 +81,9 @@ pub struct SettlementIndex {
     readings: HashMap<KeyId, Vec<BilledReadings>>,
     /// `Some` when running sums are kept (see the module docs).
     sums: Option<RunningSums>,
+    /// Each statement's check against its log ([`SettlementIndex::verify`]), made once, when
+    /// the statement is read: a log only grows, so the answer never changes.
+    verdicts: HashMap<(String, u64), Result<(), StatementProblem>>,
 }
 
 /// The running sums of every (log, counterparty, currency) since its last statement, and the
@@ -156,9 +159,6 @@ impl SettlementIndex {
             let scan = self.logs.entry(log.info.origin.clone()).or_default();
             scan.operator.clone_from(&log.info.operator);
             let from = scan.scanned_to;
-            if from >= size {
-                continue;
-            }
             let origin = log.info.origin.clone();
             let operator = log.info.operator.clone();
             let mut index = from;
@@ -185,8 +185,38 @@ impl SettlementIndex {
                     scan.scanned_to = index;
                 }
             }
+            self.check_statements(&origin, &log.store)?;
         }
         Ok(())
+    }
+
+    /// Checks every statement of the log `origin` (stored in `store`) that has no verdict yet.
+    fn check_statements<S: KvStore>(
+        &mut self,
+        origin: &str,
+        store: &LogStore<S>,
+    ) -> Result<(), StoreError> {
+        let unchecked: Vec<(At, SettlementStatement)> = self
+            .statements
+            .iter()
+            .filter(|(at, _)| at.origin == origin)
+            .filter(|(at, _)| !self.verdicts.contains_key(&(at.origin.clone(), at.index)))
+            .cloned()
+            .collect();
+        for (at, s) in unchecked {
+            let (coverage, _) = self.coverage(store, &at, &s)?;
+            let verdict = self.verify(&at, &s, &coverage);
+            self.verdicts.insert((at.origin.clone(), at.index), verdict);
+        }
+        Ok(())
+    }
+
+    /// Why the statement at `at` does not check against its log, if it does not; `None` while
+    /// it is not read yet or when it checks.
+    pub fn problem(&self, at: &At) -> Option<&StatementProblem> {
+        self.verdicts
+            .get(&(at.origin.clone(), at.index))
+            .and_then(|v| v.as_ref().err())
     }
 
     fn add(&mut self, at: At, entry: Entry) {
@@ -450,6 +480,27 @@ impl SettlementIndex {
         Ok(records.iter().map(|(_, r)| r.session.to_hex()).collect())
     }
 
+    /// Why the statement at `at` must not be netted, as anyone holding the logs can check: its
+    /// totals do not add up to what it covers, or it bills sessions an earlier statement of the
+    /// same log to the same counterparty already billed.
+    fn statement_problem(&self, at: &At, s: &SettlementStatement) -> Option<String> {
+        if let Some(problem) = self.problem(at) {
+            return Some(format!("does not check against its log: {problem}"));
+        }
+        let earlier: Vec<String> = self
+            .overlapping_statements(at, s)
+            .iter()
+            .filter(|o| o.index < at.index)
+            .map(|o| o.index.to_string())
+            .collect();
+        (!earlier.is_empty()).then(|| {
+            format!(
+                "bills sessions that the statement at entry {} of this log already billed",
+                earlier.join(", ")
+            )
+        })
+    }
+
     /// The row of a statement's dispute, its parts taken together.
     fn dispute_row(&self, parts: &[&(At, StatementDispute)]) -> Option<DisputeRow> {
         let (first, _) = parts.first()?;
@@ -508,6 +559,7 @@ impl SettlementIndex {
                     total_incl_vat_minor: clamp(s.net_incl_vat_minor()),
                     status,
                     dispute,
+                    problem: self.statement_problem(at, s),
                     session_ids: None,
                 });
         }
@@ -541,12 +593,14 @@ fn clamp(v: i128) -> i64 {
 }
 
 /// What each closed statement obliges its eMSP to pay (including VAT): acknowledged, or disputed
-/// and answered (what the answer upholds is owed; what it credits, the next statement refunds).
+/// and answered (what the answer upholds is owed; what it credits, the next statement refunds),
+/// and checked: a statement with a `problem` is owed by nobody, whatever its parties said.
 pub fn obligations(statements: &[StatementRow]) -> Vec<kvitto_settle::Obligation> {
     statements
         .iter()
         .filter(|s| {
-            s.status == StatementStatus::Acknowledged || s.status == StatementStatus::Answered
+            (s.status == StatementStatus::Acknowledged || s.status == StatementStatus::Answered)
+                && s.problem.is_none()
         })
         .map(|s| kvitto_settle::Obligation {
             statement: kvitto_settle::StatementRef {
@@ -593,6 +647,10 @@ pub struct StatementRow {
     pub total_incl_vat_minor: i64,
     pub status: StatementStatus,
     pub dispute: Option<DisputeRow>,
+    /// Why the statement is not netted although anyone can check it: its totals do not check
+    /// against its log, or it overlaps an earlier statement. Absent when it checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
     /// The covered sessions' ids (hex), when asked for (`?sessions=true`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_ids: Option<Vec<String>>,
@@ -900,6 +958,77 @@ mod tests {
         let (third, s3, c3) = log.statement(0);
         assert!(!log.index.has_running_sums(&third));
         log.index.verify(&third, &s3, &c3).unwrap();
+    }
+
+    /// A statement that bills sessions an earlier one billed, or whose totals do not check,
+    /// is shown with its problem and netted by nobody, even once its counterparty closed it.
+    #[test]
+    fn statements_that_do_not_check_are_not_netted() {
+        let mut log = Billed::new();
+        log.session("SE*MSP", 1000);
+        log.session("SE*MSP", 500);
+        let (first, s1, c1) = log.statement(0);
+        log.session("SE*MSP", 70);
+        let (second, s2, c2) = log.statement(first.index + 1);
+        let (again, s3, c3) = log.statement(0);
+        for (statement_at, s, c, index) in [
+            (&first, &s1, &c1, 20),
+            (&second, &s2, &c2, 21),
+            (&again, &s3, &c3, 22),
+        ] {
+            let verdict = log.index.verify(statement_at, s, c);
+            assert!(
+                verdict.is_ok(),
+                "{verdict:?}: every total is proven honestly"
+            );
+            log.index
+                .verdicts
+                .insert((statement_at.origin.clone(), statement_at.index), verdict);
+            log.index.add(
+                at(EMSP, index),
+                Entry::StatementAcknowledged(StatementAcknowledgement {
+                    statement: statement_at.entry_ref(),
+                    sessions_checked: s.sessions.count,
+                }),
+            );
+        }
+        let rows = |index: &SettlementIndex| index.overview().periods[0].statements.clone();
+        let problems: Vec<Option<String>> =
+            rows(&log.index).into_iter().map(|r| r.problem).collect();
+        assert_eq!(problems[..2], [None, None]);
+        assert_eq!(
+            problems[2].as_deref(),
+            Some("bills sessions that the statement at entry 3, 5 of this log already billed")
+        );
+        let owed: Vec<u64> = obligations(&rows(&log.index))
+            .iter()
+            .map(|o| o.statement.index)
+            .collect();
+        assert_eq!(
+            owed,
+            vec![first.index, second.index],
+            "all three are acknowledged"
+        );
+
+        // A statement whose totals do not check against its log is not owed either.
+        log.index.verdicts.insert(
+            (second.origin.clone(), second.index),
+            Err(StatementProblem::CountMismatch {
+                kind: "sessions excl. VAT",
+                stated: 1,
+                covered: 2,
+            }),
+        );
+        let row = &rows(&log.index)[1];
+        assert_eq!(
+            row.problem.as_deref(),
+            Some("does not check against its log: sessions excl. VAT: the statement counts 1 commitments, the log has 2")
+        );
+        let owed: Vec<u64> = obligations(&rows(&log.index))
+            .iter()
+            .map(|o| o.statement.index)
+            .collect();
+        assert_eq!(owed, vec![first.index]);
     }
 
     /// Only the counterparty's log disputes a statement: a part from another operator's log
