@@ -585,9 +585,7 @@ const NODE_START_TIMEOUT: Duration = Duration::from_secs(60);
 async fn wait_ready(client: &Client, child: &mut Child, log: &Path) -> Result<()> {
     let deadline = Instant::now() + NODE_START_TIMEOUT;
     loop {
-        if client.get_json::<Value>("/v1/status").await.is_ok() {
-            return Ok(());
-        }
+        // Exited first: another process on the port must not answer for a node that died.
         if let Some(status) = child.try_wait()? {
             bail!(
                 "the node at {} exited ({status}) before it answered; the end of {}:\n{}",
@@ -595,6 +593,9 @@ async fn wait_ready(client: &Client, child: &mut Child, log: &Path) -> Result<()
                 log.display(),
                 log_tail(log)
             );
+        }
+        if client.get_json::<Value>("/v1/status").await.is_ok() {
+            return Ok(());
         }
         if Instant::now() > deadline {
             bail!(

@@ -208,7 +208,10 @@ pub async fn start(
         evidence,
         // `kvitto audit --dir` writes its reports here; the regulator page serves them.
         audit_dir: Some(dir.0.join("audit")),
-        settlement: Default::default(),
+        // Running sums: each statement checks as its commitments arrive, not all at once.
+        settlement: Arc::new(std::sync::Mutex::new(
+            kvitto_service::settlement_index::SettlementIndex::with_running_sums(),
+        )),
     };
     let listener = TcpListener::bind(listen.unwrap_or(config.http_listen))
         .await

@@ -134,7 +134,12 @@ impl Agent {
             tracing::warn!(origin = %at.origin, index = at.index, others = ?overlapping.iter().map(|o| o.index).collect::<Vec<_>>(), "statement covers sessions another statement covers");
             items.insert((None, DisputeReason::CoverageMismatch));
         }
-        if let Err(problem) = index.verify(at, statement, &coverage) {
+        // The refresh checked every statement it read; check again only if it could not.
+        let verdict = match index.checked(at) {
+            Some(verdict) => verdict.clone(),
+            None => index.verify(at, statement, &coverage),
+        };
+        if let Err(problem) = verdict {
             let reason = match problem {
                 StatementProblem::CountMismatch { .. } => DisputeReason::CoverageMismatch,
                 StatementProblem::ProofRejected { .. } => DisputeReason::ProofInvalid,

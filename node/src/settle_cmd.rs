@@ -146,8 +146,6 @@ fn money(minor: i64, currency: &str) -> String {
     format!("{sign}{}.{:02} {currency}", m / 100, m % 100)
 }
 
-/// The overview in plain text: per period, each statement with its status and disputes, then the
-/// netting of the closed ones.
 /// Session record indexes listed per reason before the rest are counted.
 const RECORDS_LISTED: usize = 8;
 
@@ -196,6 +194,8 @@ fn render_dispute(out: &mut String, d: &Dispute) {
     }
 }
 
+/// The overview in plain text: per period, each statement with its status and disputes, then the
+/// netting of the closed ones.
 pub fn render(overview: &Overview) -> String {
     let mut out = String::new();
     if overview.periods.is_empty() {

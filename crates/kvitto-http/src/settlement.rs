@@ -48,7 +48,7 @@ pub async fn overview<S: KvStore>(
         // A refresh that panicked may have left the view half-read: start it again.
         let mut index = shared.lock().unwrap_or_else(|poisoned| {
             let mut index = poisoned.into_inner();
-            *index = SettlementIndex::default();
+            *index = SettlementIndex::with_running_sums();
             shared.clear_poison();
             index
         });

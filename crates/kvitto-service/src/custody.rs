@@ -719,9 +719,6 @@ pub fn apply_preseal<S: KvStore, R: RngCore + CryptoRng>(
     Ok(true)
 }
 
-/// The person a pseudonym belongs to, if still in custody.
-/// Whether custody holds a token with this uid (an eMSP checks that a billed session's token is
-/// one it issued).
 /// Whether the eMSP `issuer` (`CC*PID`) provisioned `token` on this node: a token stored under
 /// its uid, of that country and party, for the same contract. The uid alone is not enough:
 /// another eMSP may issue a token with the same uid, and its sessions are not this eMSP's to pay.
@@ -746,6 +743,7 @@ pub fn issued_token<S: KvStore>(
     )
 }
 
+/// The person a pseudonym belongs to, if still in custody.
 pub fn person_by_pseudonym<S: KvStore>(
     store: &LogStore<S>,
     driver: &DriverPublic,

@@ -866,10 +866,16 @@ impl<S: KvStore> Sequencer<S> {
                 .check_settlement(entry)
                 .map_err(|e| IngestError::from(RegistryError::Settlement(e)))?;
         }
-        entries
+        // Every part was checked just above against the same rules: a refusal now is a bug, and
+        // stops the node rather than leave parts in the ledger that are never written.
+        Ok(entries
             .into_iter()
-            .map(|entry| self.ledger.settle(entry).map_err(IngestError::from))
-            .collect()
+            .map(|entry| {
+                self.ledger
+                    .settle(entry)
+                    .unwrap_or_else(|e| fail_stop(&format!("a checked response was refused: {e}")))
+            })
+            .collect())
     }
 
     /// Credit notes for the credited items, then the answer, appended to the ledger.

@@ -211,12 +211,10 @@ impl SettlementIndex {
         Ok(())
     }
 
-    /// Why the statement at `at` does not check against its log, if it does not; `None` while
-    /// it is not read yet or when it checks.
-    pub fn problem(&self, at: &At) -> Option<&StatementProblem> {
-        self.verdicts
-            .get(&(at.origin.clone(), at.index))
-            .and_then(|v| v.as_ref().err())
+    /// Whether the statement at `at` checks against its log ([`SettlementIndex::verify`] with
+    /// its coverage); `None` until the refresh that reads it.
+    pub fn checked(&self, at: &At) -> Option<&Result<(), StatementProblem>> {
+        self.verdicts.get(&(at.origin.clone(), at.index))
     }
 
     fn add(&mut self, at: At, entry: Entry) {
@@ -339,13 +337,27 @@ impl SettlementIndex {
         self.response(at, s)
     }
 
-    /// The dispute of a statement by its counterparty, in log order: one entry, or several parts
-    /// when it has more items than one entry holds (each part is answered by itself).
+    /// The dispute of a statement by its counterparty: one entry, or several parts when it has
+    /// more items than one entry holds (each part is answered by itself). The parts are the
+    /// first counting dispute and those at the indexes right after it on the same log, as the
+    /// `Settle` command appends them; a dispute appended later does not reopen the statement.
     pub fn disputes_of(&self, at: &At, s: &SettlementStatement) -> Vec<&(At, StatementDispute)> {
-        self.disputes
+        let mut counting = self
+            .disputes
             .iter()
-            .filter(|(d, dispute)| d.operator == s.counterparty && at.is(&dispute.statement))
-            .collect()
+            .filter(|(d, dispute)| d.operator == s.counterparty && at.is(&dispute.statement));
+        let Some(first) = counting.next() else {
+            return Vec::new();
+        };
+        let mut parts = vec![first];
+        for next in counting {
+            let last = &parts[parts.len() - 1].0;
+            if next.0.origin != last.origin || next.0.index != last.index + 1 {
+                break;
+            }
+            parts.push(next);
+        }
+        parts
     }
 
     /// The CPO's answer to a dispute, from the log the statement is on.
@@ -484,8 +496,12 @@ impl SettlementIndex {
     /// totals do not add up to what it covers, or it bills sessions an earlier statement of the
     /// same log to the same counterparty already billed.
     fn statement_problem(&self, at: &At, s: &SettlementStatement) -> Option<String> {
-        if let Some(problem) = self.problem(at) {
-            return Some(format!("does not check against its log: {problem}"));
+        match self.checked(at) {
+            None => return Some("not checked yet".into()),
+            Some(Err(problem)) => {
+                return Some(format!("does not check against its log: {problem}"))
+            }
+            Some(Ok(())) => {}
         }
         let earlier: Vec<String> = self
             .overlapping_statements(at, s)
@@ -769,6 +785,13 @@ mod tests {
         let (s_at, s) = index.statements[0].clone();
         assert_eq!(index.status(&s_at, &s), StatementStatus::Pending);
         assert_eq!(index.open_statements("SE*MSP").len(), 1);
+        assert_eq!(
+            index.overview().periods[0].statements[0].problem.as_deref(),
+            Some("not checked yet"),
+            "a statement is netted only once checked"
+        );
+        // As the refresh that reads the statement would find (its proofs here are dummies).
+        index.verdicts.insert((CPO.into(), 400), Ok(()));
 
         index.add(at(EMSP, 10), Entry::StatementDisputed(part(0..128)));
         index.add(at(EMSP, 11), Entry::StatementDisputed(part(128..200)));
@@ -806,6 +829,12 @@ mod tests {
         let dispute = overview.periods[0].statements[0].dispute.as_ref().unwrap();
         assert_eq!((dispute.answered, dispute.credited), (Some(501), 128));
         assert!(overview.periods[0].netting.is_some());
+
+        // A dispute appended later, apart from the parts, does not reopen the statement.
+        index.add(at(EMSP, 30), Entry::StatementDisputed(part(200..210)));
+        assert_eq!(index.status(&s_at, &s), StatementStatus::Answered);
+        assert_eq!(index.disputes_of(&s_at, &s).len(), 2);
+        assert!(index.overview().periods[0].netting.is_some());
     }
 
     /// A log of sessions billed to SE*MSP and SE*OTH, as running sums see it.
