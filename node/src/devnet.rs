@@ -23,6 +23,8 @@ use kvitto_core::reading::SignedReading;
 use kvitto_core::ReadingKind;
 use serde_json::{json, Value};
 
+use kvitto_service::settlement_index::StatementStatus;
+
 use crate::client::Client;
 use crate::simulate::{history_span_ms, register_chargers, session_readings, SimulateOptions};
 use crate::testnet::{TestnetNode, TestnetOptions};
@@ -374,7 +376,7 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
         .collect();
     outcome.statements_acknowledged = statements
         .iter()
-        .filter(|s| s.status == "acknowledged")
+        .filter(|s| s.status == StatementStatus::Acknowledged)
         .count();
     for s in &statements {
         // Settled: acknowledged, or every disputed item credited (the credit notes go into the
@@ -383,7 +385,7 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
             .dispute
             .as_ref()
             .is_some_and(|d| d.answered.is_some() && d.credited == d.items.len());
-        if s.status != "acknowledged" && !fully_credited {
+        if s.status != StatementStatus::Acknowledged && !fully_credited {
             outcome.problems.push(format!(
                 "statement {} of {} to {} is {}",
                 s.index, s.cpo, s.emsp, s.status
@@ -652,10 +654,7 @@ async fn wait_settled(
             .iter()
             .flat_map(|p| p.statements.iter())
             .collect();
-        let done = statements
-            .iter()
-            .filter(|s| s.status == "acknowledged" || s.status == "answered")
-            .count();
+        let done = statements.iter().filter(|s| s.status.is_closed()).count();
         if statements.len() >= expected && done == statements.len() {
             return Ok(overview);
         }

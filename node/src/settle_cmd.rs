@@ -5,63 +5,17 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use kvitto_settle::{Netting, Obligation, StatementRef};
+use kvitto_settle::{Netting, Obligation};
 use serde::Deserialize;
 
 use crate::client::Client;
 
-/// The `GET /v1/settlement` answer, as far as the CLI reads it.
-#[derive(Debug, Deserialize)]
-pub struct Overview {
-    pub periods: Vec<Period>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Period {
-    pub start_ms: u64,
-    pub end_ms: u64,
-    pub statements: Vec<Statement>,
-}
-
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-pub struct Statement {
-    pub cpo: String,
-    pub emsp: String,
-    pub origin: String,
-    pub index: u64,
-    pub sessions: u64,
-    pub credits: u64,
-    pub currency: String,
-    pub total_excl_vat_minor: i64,
-    pub total_incl_vat_minor: i64,
-    pub status: String,
-    pub dispute: Option<Dispute>,
-    /// Why the statement is not netted although its parties closed it (see
-    /// `settlement_index::StatementRow::problem`).
-    #[serde(default)]
-    pub problem: Option<String>,
-    #[serde(default)]
-    pub session_ids: Option<Vec<String>>,
-}
-
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-pub struct Dispute {
-    pub origin: String,
-    pub index: u64,
-    /// Every part's index (a dispute of more than 128 items is appended in parts).
-    #[serde(default)]
-    pub parts: Vec<u64>,
-    pub items: Vec<DisputeItem>,
-    pub answered: Option<u64>,
-    #[serde(default)]
-    pub credited: usize,
-}
-
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-pub struct DisputeItem {
-    pub session_index: Option<u64>,
-    pub reason: String,
-}
+/// The `GET /v1/settlement` answer is the node's overview; the CLI reads the same types the node
+/// writes.
+pub use kvitto_service::settlement_index::{
+    DisputeItemRow as DisputeItem, DisputeRow as Dispute, Overview, PeriodRow as Period,
+    StatementRow as Statement,
+};
 
 /// Closes the period `[start_ms, end_ms)` on the node: one statement per counterparty.
 pub async fn close(client: &Client, start_ms: u64, end_ms: u64) -> Result<Vec<u64>> {
@@ -87,35 +41,10 @@ pub async fn fetch(client: &Client, sessions: bool) -> Result<Overview> {
     client.get_json(path).await
 }
 
-/// Whether a statement is settled between its parties: acknowledged, or disputed and answered (the
-/// answer closes the exchange: what it upholds is owed, what it credits the next statement
-/// refunds; an upheld item stays on the ledger for the regulator).
-pub fn is_closed(s: &Statement) -> bool {
-    s.status == "acknowledged" || s.status == "answered"
-}
-
-/// Whether a statement is netted: closed, and it checks against its log (no `problem`).
-pub fn is_owed(s: &Statement) -> bool {
-    is_closed(s) && s.problem.is_none()
-}
-
-/// The obligations of a period's closed statements (what each eMSP owes, VAT included).
+/// The obligations of a period's owed statements (what each eMSP owes, VAT included): closed
+/// between their parties and checked against their log, as the node nets them.
 pub fn obligations(period: &Period) -> Vec<Obligation> {
-    period
-        .statements
-        .iter()
-        .filter(|s| is_owed(s))
-        .map(|s| Obligation {
-            statement: StatementRef {
-                origin: s.origin.clone(),
-                index: s.index,
-            },
-            cpo: s.cpo.clone(),
-            emsp: s.emsp.clone(),
-            currency: s.currency.clone(),
-            amount_minor: s.total_incl_vat_minor,
-        })
-        .collect()
+    kvitto_service::settlement_index::obligations(&period.statements)
 }
 
 /// Nets a period's closed statements and checks the result.
@@ -328,7 +257,7 @@ pub fn export(overview: &Overview, dir: &Path, now_ms: u64) -> Result<Vec<String
                 s.currency.clone(),
                 s.total_excl_vat_minor.to_string(),
                 s.total_incl_vat_minor.to_string(),
-                s.status.clone(),
+                s.status.name().to_owned(),
                 s.dispute.as_ref().map_or(0, |d| d.items.len()).to_string(),
             ])?;
         }
@@ -360,7 +289,7 @@ pub fn export(overview: &Overview, dir: &Path, now_ms: u64) -> Result<Vec<String
         let mut records = Vec::new();
         for (obligation, s) in obligations
             .iter()
-            .zip(period.statements.iter().filter(|s| is_owed(s)))
+            .zip(period.statements.iter().filter(|s| s.is_owed()))
         {
             let Some(ids) = s.session_ids.as_ref().filter(|ids| !ids.is_empty()) else {
                 continue;

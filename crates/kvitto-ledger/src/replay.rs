@@ -35,7 +35,7 @@ use crate::ingest::{
     ChargerState, Effects, ReadingArchive, RecordLookup, RejectCode, Rejection, VerifiedReading,
 };
 use crate::registry::RegistryError;
-use crate::Ledger;
+use crate::{Ledger, MemoryArchive};
 
 /// One entry of another operator's log, with the signed readings its session record binds
 /// (empty for every other entry type).
@@ -234,9 +234,7 @@ impl Ledger {
         let mut journal = Journal::new(self);
         let mut overlay = BatchArchive {
             inner: archive,
-            readings: HashMap::new(),
-            sessions: HashSet::new(),
-            records: HashMap::new(),
+            staged: MemoryArchive::default(),
         };
         let mut effects = Effects::default();
         for (position, item) in prepared.into_iter().enumerate() {
@@ -979,41 +977,31 @@ impl Problem {
 /// The caller's archive plus what earlier entries of this batch accepted.
 struct BatchArchive<'a> {
     inner: &'a dyn ReadingArchive,
-    readings: HashMap<(KeyId, u64), SignedReading>,
-    sessions: HashSet<SessionId>,
-    /// Sessions closed by this batch, with the index of their record.
-    records: HashMap<SessionId, u64>,
+    /// What this batch staged so far (readings, started sessions, closed sessions' records).
+    staged: MemoryArchive,
 }
 
 impl BatchArchive<'_> {
     fn add(&mut self, effects: &Effects) {
-        for r in &effects.readings {
-            self.readings
-                .insert((r.reading.key_id, r.reading.counter), r.clone());
-            if r.reading.kind == ReadingKind::Start {
-                self.sessions.insert(r.reading.session);
-            }
-        }
-        self.records.extend(effects.closed_sessions.iter().copied());
+        self.staged.add(effects);
     }
 }
 
 impl ReadingArchive for BatchArchive<'_> {
     fn reading(&self, key_id: &KeyId, counter: u64) -> Option<SignedReading> {
-        self.readings
-            .get(&(*key_id, counter))
-            .cloned()
+        self.staged
+            .reading(key_id, counter)
             .or_else(|| self.inner.reading(key_id, counter))
     }
 
     fn session_exists(&self, session: &SessionId) -> bool {
-        self.sessions.contains(session) || self.inner.session_exists(session)
+        self.staged.session_exists(session) || self.inner.session_exists(session)
     }
 
     fn session_record(&self, session: &SessionId) -> RecordLookup {
-        match self.records.get(session) {
-            Some(&index) => RecordLookup::At(index),
-            None => self.inner.session_record(session),
+        match self.staged.session_record(session) {
+            RecordLookup::At(index) => RecordLookup::At(index),
+            _ => self.inner.session_record(session),
         }
     }
 }

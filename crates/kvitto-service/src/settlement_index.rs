@@ -21,7 +21,7 @@ use kvitto_ledger::settlement::{
     verify_statement, verify_statement_summed, Coverage, CoverageSums, StatementProblem,
 };
 use kvitto_store::{KvStore, LogStore, StoreError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::logs::LogSet;
 use crate::settlement::tariff_currency;
@@ -106,7 +106,7 @@ struct Window {
 }
 
 /// Where a statement stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StatementStatus {
     Pending,
@@ -114,6 +114,33 @@ pub enum StatementStatus {
     Disputed,
     /// Disputed, and the CPO answered.
     Answered,
+}
+
+impl StatementStatus {
+    /// Settled between its parties: acknowledged, or disputed and answered (the answer closes
+    /// the exchange: what it upholds is owed, what it credits the next statement refunds).
+    pub fn is_closed(self) -> bool {
+        matches!(
+            self,
+            StatementStatus::Acknowledged | StatementStatus::Answered
+        )
+    }
+
+    /// The name the overview uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            StatementStatus::Pending => "pending",
+            StatementStatus::Acknowledged => "acknowledged",
+            StatementStatus::Disputed => "disputed",
+            StatementStatus::Answered => "answered",
+        }
+    }
+}
+
+impl std::fmt::Display for StatementStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl SettlementIndex {
@@ -531,7 +558,7 @@ impl SettlementIndex {
                 .flat_map(|(_, dispute)| &dispute.items)
                 .map(|i| DisputeItemRow {
                     session_index: i.session_index,
-                    reason: i.reason.name(),
+                    reason: i.reason.name().to_owned(),
                 })
                 .collect(),
             answered: answers
@@ -614,10 +641,7 @@ fn clamp(v: i128) -> i64 {
 pub fn obligations(statements: &[StatementRow]) -> Vec<kvitto_settle::Obligation> {
     statements
         .iter()
-        .filter(|s| {
-            (s.status == StatementStatus::Acknowledged || s.status == StatementStatus::Answered)
-                && s.problem.is_none()
-        })
+        .filter(|s| s.is_owed())
         .map(|s| kvitto_settle::Obligation {
             statement: kvitto_settle::StatementRef {
                 origin: s.origin.clone(),
@@ -631,25 +655,26 @@ pub fn obligations(statements: &[StatementRow]) -> Vec<kvitto_settle::Obligation
         .collect()
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Overview {
     pub periods: Vec<PeriodRow>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PeriodRow {
     pub start_ms: u64,
     pub end_ms: u64,
     pub statements: Vec<StatementRow>,
     /// The netting of the period's closed statements; `None` until one is closed.
+    #[serde(default)]
     pub netting: Option<kvitto_settle::Netting>,
     /// Why the closed statements could not be netted (for example a statement a CPO
     /// addressed to itself), instead of a silent `None`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub netting_error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StatementRow {
     pub cpo: String,
     pub emsp: String,
@@ -665,32 +690,42 @@ pub struct StatementRow {
     pub dispute: Option<DisputeRow>,
     /// Why the statement is not netted although anyone can check it: its totals do not check
     /// against its log, or it overlaps an earlier statement. Absent when it checks.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
     /// The covered sessions' ids (hex), when asked for (`?sessions=true`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_ids: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl StatementRow {
+    /// Whether the eMSP owes the statement: closed, and it checks (no `problem`).
+    pub fn is_owed(&self) -> bool {
+        self.status.is_closed() && self.problem.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DisputeRow {
     /// The eMSP's log, and the index of the dispute's first part.
     pub origin: String,
     pub index: u64,
     /// The index of every part (one entry holds at most `DISPUTE_ITEMS_MAX` items).
+    #[serde(default)]
     pub parts: Vec<u64>,
     /// Every part's items, in order.
     pub items: Vec<DisputeItemRow>,
     /// The index of the CPO's last answer, once every part is answered.
     pub answered: Option<u64>,
     /// How many of the items the answers credited (the rest they rejected).
+    #[serde(default)]
     pub credited: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DisputeItemRow {
     pub session_index: Option<u64>,
-    pub reason: &'static str,
+    /// The reason code's name (`unknown_token`, …).
+    pub reason: String,
 }
 
 mod hex32 {
