@@ -624,6 +624,10 @@ fn the_pages_show_a_settled_devnet() {
             "no net position for {party}: {dom}"
         );
     }
+    assert!(
+        !dom.contains("data-problem") && !dom.contains("data-netting-error"),
+        "every statement checks against its log and the period nets: {dom}"
+    );
     assert!(dom.contains("data-session=\""), "no recent sessions: {dom}");
     take_screenshot(work.path(), &cpo, "devnet-dashboard", 2200);
 

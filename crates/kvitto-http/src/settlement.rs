@@ -55,6 +55,7 @@ pub async fn overview<S: KvStore>(
         index.refresh(&logs)?;
         let mut overview = index.overview();
         if query.sessions {
+            // Kept from the refresh that checked each statement: no log is read again.
             for row in overview
                 .periods
                 .iter_mut()
@@ -64,9 +65,9 @@ pub async fn overview<S: KvStore>(
                     .statements
                     .iter()
                     .find(|(at, _)| at.origin == row.origin && at.index == row.index);
-                if let (Some((at, s)), Some(log)) = (found, logs.by_origin(&row.origin)) {
-                    row.session_ids = Some(index.session_ids(&log.store, at, s)?);
-                }
+                row.session_ids = found
+                    .and_then(|(at, _)| index.covered_sessions(at))
+                    .map(|ids| ids.iter().map(|id| id.to_hex()).collect());
             }
         }
         Ok::<_, kvitto_store::StoreError>(overview)

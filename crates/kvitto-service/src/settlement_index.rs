@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use kvitto_core::entry::{Entry, SessionRecord};
-use kvitto_core::keys::KeyId;
+use kvitto_core::keys::{KeyId, SessionId};
 use kvitto_core::settlement::{
     CreditNote, DisputeAnswer, SettlementStatement, StatementAcknowledgement, StatementDispute,
 };
@@ -84,6 +84,9 @@ pub struct SettlementIndex {
     /// Each statement's check against its log ([`SettlementIndex::verify`]), made once, when
     /// the statement is read: a log only grows, so the answer never changes.
     verdicts: HashMap<(String, u64), Result<(), StatementProblem>>,
+    /// The ids of the sessions each checked statement covers, in log order (for invoice
+    /// reconciliation), kept from the same read.
+    covered: HashMap<(String, u64), Vec<SessionId>>,
 }
 
 /// The running sums of every (log, counterparty, currency) since its last statement, and the
@@ -231,9 +234,14 @@ impl SettlementIndex {
             .cloned()
             .collect();
         for (at, s) in unchecked {
-            let (coverage, _) = self.coverage(store, &at, &s)?;
+            let (coverage, records) = self.coverage(store, &at, &s)?;
             let verdict = self.verify(&at, &s, &coverage);
-            self.verdicts.insert((at.origin.clone(), at.index), verdict);
+            let key = (at.origin.clone(), at.index);
+            self.covered.insert(
+                key.clone(),
+                records.iter().map(|(_, r)| r.session).collect(),
+            );
+            self.verdicts.insert(key, verdict);
         }
         Ok(())
     }
@@ -508,15 +516,12 @@ impl SettlementIndex {
         Ok((coverage, records))
     }
 
-    /// The ids of the sessions the statement at `at` covers, from its log's store.
-    pub fn session_ids<S: KvStore>(
-        &self,
-        store: &LogStore<S>,
-        at: &At,
-        s: &SettlementStatement,
-    ) -> Result<Vec<String>, StoreError> {
-        let (_, records) = self.coverage(store, at, s)?;
-        Ok(records.iter().map(|(_, r)| r.session.to_hex()).collect())
+    /// The ids of the sessions the statement at `at` covers, in log order; `None` until the
+    /// refresh that reads it.
+    pub fn covered_sessions(&self, at: &At) -> Option<&[SessionId]> {
+        self.covered
+            .get(&(at.origin.clone(), at.index))
+            .map(Vec::as_slice)
     }
 
     /// Why the statement at `at` must not be netted, as anyone holding the logs can check: its
