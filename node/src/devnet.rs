@@ -311,7 +311,7 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
     }
 
     let clients: Vec<Client> = members.iter().map(|m| m.client.clone()).collect();
-    wait_converged(&clients, Duration::from_secs(120)).await?;
+    wait_converged(&clients, CONVERGE_TIMEOUT).await?;
     say("every log is mirrored and witnessed by every node");
 
     // One settlement period.
@@ -324,13 +324,8 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
         "settlement period closed: {} statements issued",
         outcome.statements
     ));
-    let mut overview = wait_settled(
-        &regulator.client,
-        outcome.statements,
-        Duration::from_secs(180),
-    )
-    .await?;
-    wait_converged(&clients, Duration::from_secs(120)).await?;
+    let mut overview = wait_settled(&regulator.client, outcome.statements, SETTLE_TIMEOUT).await?;
+    wait_converged(&clients, CONVERGE_TIMEOUT).await?;
     let credited: usize = overview
         .periods
         .iter()
@@ -348,13 +343,8 @@ pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
         say(&format!(
             "{credited} disputed sessions credited; a second period closed to carry the credit notes"
         ));
-        overview = wait_settled(
-            &regulator.client,
-            outcome.statements,
-            Duration::from_secs(180),
-        )
-        .await?;
-        wait_converged(&clients, Duration::from_secs(120)).await?;
+        overview = wait_settled(&regulator.client, outcome.statements, SETTLE_TIMEOUT).await?;
+        wait_converged(&clients, CONVERGE_TIMEOUT).await?;
     }
 
     // Results.
@@ -579,6 +569,12 @@ fn ports_free(options: &DevnetOptions) -> Result<()> {
     }
     Ok(())
 }
+
+/// How long the nodes may take to mirror and witness every log after a change.
+const CONVERGE_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long the eMSPs may take to check and answer every statement of a period (and the CPOs
+/// every dispute).
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// How long a node process may take to answer its first status request.
 const NODE_START_TIMEOUT: Duration = Duration::from_secs(60);

@@ -278,7 +278,9 @@ impl Agent {
                         },
                         Err(problem) => AnswerPlan::Reject {
                             session_index: None,
-                            reason: format!("confirmed ({problem}); the next statement corrects it"),
+                            reason: format!(
+                                "confirmed ({problem}): no node nets this statement; its sessions are not billed again"
+                            ),
                         },
                     }
                 }
