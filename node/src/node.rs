@@ -108,6 +108,7 @@ pub async fn start(
         checkpoint_entries: config.checkpoint_entries,
         time_zone: config.tz()?,
         retention: config.retention.to_retention(),
+        operator: Some(config.operator.clone()),
     };
     let check_verifier = verifier.clone();
     let (sequencer, view, sequencer_thread) = kvitto_service::Sequencer::start(

@@ -13,4 +13,5 @@ mod partition;
 mod plain_http_client;
 mod pricing;
 mod privacy;
+mod settlement;
 mod web;

@@ -28,7 +28,7 @@ use crate::settlement::{CreditAt, SettlementBook};
 use crate::view::{LogView, Published};
 use crate::{limits, CheckpointSigner, Clock};
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SequencerConfig {
     pub ingest: IngestConfig,
     /// Sign a checkpoint at least this often while there are new entries.
@@ -39,6 +39,9 @@ pub struct SequencerConfig {
     pub time_zone: chrono_tz::Tz,
     /// How long custody keeps personal data and amount openings.
     pub retention: Retention,
+    /// This operator's own party id (`CC*PID`), if it has one. Sessions its own tokens
+    /// authorised are not roaming: no statement is addressed to it.
+    pub operator: Option<String>,
 }
 
 impl Default for SequencerConfig {
@@ -49,6 +52,7 @@ impl Default for SequencerConfig {
             checkpoint_entries: 1_000,
             time_zone: chrono_tz::Europe::Stockholm,
             retention: Retention::default(),
+            operator: None,
         }
     }
 }
@@ -813,9 +817,14 @@ impl<S: KvStore> Sequencer<S> {
     fn issue_statements(&mut self, period: (u64, u64)) -> Result<Vec<Effects>, IngestError> {
         self.book.catch_up(&self.store, self.ledger.size())?;
         let origin = self.signer.origin().to_owned();
-        let issued =
-            self.book
-                .statements(&self.store, &origin, self.ledger.size(), period, &mut OsRng)?;
+        let issued = self.book.statements(
+            &self.store,
+            &origin,
+            self.ledger.size(),
+            period,
+            self.config.operator.as_deref(),
+            &mut OsRng,
+        )?;
         let mut all = Vec::with_capacity(issued.len());
         for issued in issued {
             // Checked before any is appended would be nicer; a statement the book built and

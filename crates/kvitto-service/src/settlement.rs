@@ -144,18 +144,24 @@ impl SettlementBook {
 
     /// Statements for every counterparty and currency with something pending, proven for the
     /// indices `first_index`, `first_index + 1`, … in that order. Appending them in that order
-    /// makes the book follow on the next [`SettlementBook::catch_up`].
+    /// makes the book follow on the next [`SettlementBook::catch_up`]. None is addressed to
+    /// `own_party`: what this operator's own tokens authorised stays pending, unbilled.
     pub fn statements<S: KvStore, R: RngCore + CryptoRng>(
         &self,
         store: &LogStore<S>,
         origin: &str,
         first_index: u64,
         period: (u64, u64),
+        own_party: Option<&str>,
         rng: &mut R,
     ) -> Result<Vec<IssuedStatement>, CustodyError> {
         let mut out = Vec::new();
         for ((party, currency), pending) in &self.pending {
             if pending.sessions.is_empty() && pending.credits.is_empty() {
+                continue;
+            }
+            // Its own drivers at its own chargers: nothing to settle with anyone.
+            if own_party == Some(party.as_str()) {
                 continue;
             }
             let index = first_index + out.len() as u64;
