@@ -288,3 +288,8 @@ pub async fn get(
         response.json().await.unwrap_or(Value::Null),
     )
 }
+
+/// GETs `url` and reads its body as JSON, whatever the status.
+pub async fn fetch_json(client: &reqwest::Client, url: String) -> Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}

@@ -13,7 +13,7 @@ use kvitto_tlog::merkle::{consistency_proof, MemoryTree};
 use kvitto_tlog::note::{Ed25519Signer, Verifier as _};
 use serde_json::Value;
 
-use crate::common::{free_ports, kvitto, now_ms};
+use crate::common::{fetch_json, free_ports, kvitto, now_ms};
 
 pub(crate) const NETWORK: &str = "kvitto-testnet";
 
@@ -354,14 +354,7 @@ async fn statuses(net: &Testnet, n: usize) -> Vec<Value> {
     let client = reqwest::Client::new();
     let mut statuses = Vec::new();
     for i in 0..n {
-        let status = client
-            .get(format!("{}/v1/status", net.url(i)))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let status = fetch_json(&client, format!("{}/v1/status", net.url(i))).await;
         statuses.push(status);
     }
     statuses

@@ -84,14 +84,7 @@ async fn price_is_recomputable_from_the_log_and_the_readings() {
     let tariff_index = price["tariff"]["index"].as_u64().unwrap();
     let mut entries = Vec::new();
     for _ in 0..50 {
-        let status: Value = client
-            .get(format!("{}/v1/status", node.url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let status: Value = fetch_json(&client, format!("{}/v1/status", node.url())).await;
         if status["checkpoint_size"].as_u64().unwrap() > record_index {
             let size = status["checkpoint_size"].as_u64().unwrap();
             let bundle = client

@@ -74,14 +74,7 @@ async fn a_period_bills_roaming_emsps_and_not_the_operator_itself() {
         Some(1),
         "one statement, to SE*EMP: {closed}"
     );
-    let overview: Value = client
-        .get(format!("{}/v1/settlement", node.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let overview: Value = fetch_json(&client, format!("{}/v1/settlement", node.url())).await;
     let statements = overview["periods"][0]["statements"].as_array().unwrap();
     let to: Vec<(&str, u64)> = statements
         .iter()

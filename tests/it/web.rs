@@ -232,14 +232,7 @@ async fn the_receipt_page_checks_in_the_browser_and_fails_tampered_receipts() {
         assert!(dom.contains(said), "the page does not say {said:?}: {dom}");
     }
     // The page shows the log key so the driver can compare it with their eMSP's.
-    let logs: Value = client
-        .get(format!("{}/logs", node.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let logs: Value = fetch_json(&client, format!("{}/logs", node.url())).await;
     let log_key = logs[0]["verifier_key"].as_str().unwrap();
     assert!(
         dom.contains(log_key),
