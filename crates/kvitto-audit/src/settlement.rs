@@ -561,20 +561,8 @@ impl<'a> Network<'a> {
                     Entry::StatementDisputed(d) => (&d.statement, "dispute", Some(d)),
                     _ => continue,
                 };
-                let unknown = |message: String| {
-                    Finding::new(
-                        CHECK,
-                        rules::SETTLEMENT_REFERENCE_UNKNOWN,
-                        &log.origin,
-                        message,
-                    )
-                    .at(e.index)
-                    .with(
-                        "reference",
-                        format!("{}#{}", reference.origin, reference.index),
-                    )
-                    .with("leaf_hash", hex::encode(reference.leaf_hash))
-                };
+                let unknown =
+                    |message: String| reference_unknown(&log.origin, e.index, reference, message);
                 match self.statement(reference) {
                     Err(why) => findings.push(why.evidence(reference, unknown(format!(
                         "the {what} names no statement: {}",
@@ -621,20 +609,8 @@ impl<'a> Network<'a> {
                     continue;
                 };
                 let reference = &answer.dispute;
-                let unknown = |message: String| {
-                    Finding::new(
-                        CHECK,
-                        rules::SETTLEMENT_REFERENCE_UNKNOWN,
-                        &log.origin,
-                        message,
-                    )
-                    .at(e.index)
-                    .with(
-                        "reference",
-                        format!("{}#{}", reference.origin, reference.index),
-                    )
-                    .with("leaf_hash", hex::encode(reference.leaf_hash))
-                };
+                let unknown =
+                    |message: String| reference_unknown(&log.origin, e.index, reference, message);
                 let dispute = match self.dispute(reference) {
                     Ok(d) => d,
                     Err(why) => {
@@ -738,26 +714,18 @@ impl<'a> Network<'a> {
                     continue;
                 };
                 if let Err(why) = self.dispute(reference) {
-                    findings.push(
-                        why.evidence(
+                    findings.push(why.evidence(
+                        reference,
+                        reference_unknown(
+                            &log.origin,
+                            e.index,
                             reference,
-                            Finding::new(
-                                CHECK,
-                                rules::SETTLEMENT_REFERENCE_UNKNOWN,
-                                &log.origin,
-                                format!(
-                                    "the credit note names no dispute: {}",
-                                    why.describe(reference, "statement_disputed")
-                                ),
-                            )
-                            .at(e.index)
-                            .with(
-                                "reference",
-                                format!("{}#{}", reference.origin, reference.index),
-                            )
-                            .with("leaf_hash", hex::encode(reference.leaf_hash)),
+                            format!(
+                                "the credit note names no dispute: {}",
+                                why.describe(reference, "statement_disputed")
+                            ),
                         ),
-                    );
+                    ));
                 }
             }
         }
@@ -773,6 +741,17 @@ fn session_text(item: Option<u64>) -> String {
 fn sessions_text(items: &[Option<u64>]) -> String {
     let names: Vec<String> = items.iter().copied().map(session_text).collect();
     format!("[{}]", names.join(", "))
+}
+
+/// A `settlement_reference_unknown` finding on entry `index` of `origin`, naming the reference.
+fn reference_unknown(origin: &str, index: u64, reference: &EntryRef, message: String) -> Finding {
+    Finding::new(CHECK, rules::SETTLEMENT_REFERENCE_UNKNOWN, origin, message)
+        .at(index)
+        .with(
+            "reference",
+            format!("{}#{}", reference.origin, reference.index),
+        )
+        .with("leaf_hash", hex::encode(reference.leaf_hash))
 }
 
 #[cfg(test)]
