@@ -31,29 +31,32 @@ pub enum Command {
     /// to look and runs until Ctrl-C, or with --exit-when-settled writes everything into --out
     /// and exits 0 only if everything verified.
     Devnet {
-        /// Nodes: at least 3 (a CPO, an eMSP, the regulator).
+        /// Nodes, 3 to 16 (at least a CPO, an eMSP and the regulator).
         #[arg(long, default_value_t = 5)]
         nodes: usize,
-        /// Simulated chargers per CPO.
+        /// Simulated chargers per CPO, 1 to 64.
         #[arg(long, default_value_t = 2)]
         chargers: usize,
-        /// Sessions per charger.
+        /// Sessions per charger, 1 to 1000.
         #[arg(long, default_value_t = 4)]
         sessions: usize,
-        /// Drivers per eMSP.
+        /// Drivers per eMSP, 1 to 1000.
         #[arg(long, default_value_t = 2)]
         drivers: usize,
         /// Where the nodes live (default: a new directory under the system's temp dir).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Node i's HTTP port is this plus i, on 127.0.0.1.
         #[arg(long, default_value_t = 7700)]
         http_port: u16,
+        /// Node i's peer-to-peer port is this plus i, on 127.0.0.1.
         #[arg(long, default_value_t = 7750)]
         p2p_port: u16,
         /// Run one settlement period, write the results into --out and exit.
         #[arg(long)]
         exit_when_settled: bool,
-        /// Where receipts, statements, netting and audit reports go (default: next to the nodes).
+        /// Where receipts, statements, netting and audit reports go (default: `out` in the
+        /// devnet directory).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Fault injection for testing the audit: the second CPO bills a session of the first
@@ -769,9 +772,9 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Devnet { nodes, chargers, sessions, drivers, dir, http_port, p2p_port, exit_when_settled, out, double_bill, unknown_token } => runtime()?.block_on(async {
-            let (default_dir, default_out) = crate::devnet::default_dirs(out.as_deref());
+            let (dir, out) = crate::devnet::default_dirs(dir.as_deref(), out.as_deref());
             let outcome = crate::devnet::run(crate::devnet::DevnetOptions {
-                dir: dir.unwrap_or(default_dir),
+                dir,
                 nodes,
                 chargers,
                 sessions,
@@ -779,7 +782,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 http_port,
                 p2p_port,
                 exit_when_settled,
-                out: out.unwrap_or(default_out),
+                out,
                 double_bill,
                 unknown_token,
             })

@@ -126,9 +126,7 @@ struct Driver {
 
 /// Runs the devnet (see the module docs).
 pub async fn run(options: DevnetOptions) -> Result<DevnetOutcome> {
-    if options.nodes < 3 {
-        bail!("a devnet has at least 3 nodes: a CPO, an eMSP and the regulator");
-    }
+    check_scale(&options)?;
     let exe = std::env::current_exe().context("finding the kvitto binary")?;
     ports_free(&options)?;
     std::fs::create_dir_all(&options.dir)
@@ -539,10 +537,58 @@ fn say(text: &str) {
     eprintln!("== {text}");
 }
 
+/// The devnet's scale: at least one of each, and no more than a laptop runs in minutes (each
+/// node is a process; sessions are simulated back-dated history, 25 minutes each).
+const NODES: std::ops::RangeInclusive<usize> = 3..=16;
+const CHARGERS: std::ops::RangeInclusive<usize> = 1..=64;
+const SESSIONS: std::ops::RangeInclusive<usize> = 1..=1_000;
+const DRIVERS: std::ops::RangeInclusive<usize> = 1..=1_000;
+
+/// Refuses a scale outside the ranges above, naming the option, before anything starts.
+fn check_scale(options: &DevnetOptions) -> Result<()> {
+    for (flag, value, range, what) in [
+        (
+            "--nodes",
+            options.nodes,
+            NODES,
+            "a CPO, an eMSP and the regulator at least",
+        ),
+        ("--chargers", options.chargers, CHARGERS, "chargers per CPO"),
+        (
+            "--sessions",
+            options.sessions,
+            SESSIONS,
+            "sessions per charger",
+        ),
+        ("--drivers", options.drivers, DRIVERS, "drivers per eMSP"),
+    ] {
+        if !range.contains(&value) {
+            bail!(
+                "{flag} {value}: must be {} to {} ({what})",
+                range.start(),
+                range.end()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Every node listens on loopback at `base + i` for HTTP and for the peer-to-peer network.
 /// A port already taken would only show as a node that never answers: say which, before
 /// anything starts.
 fn ports_free(options: &DevnetOptions) -> Result<()> {
+    let (http, p2p, n) = (
+        u32::from(options.http_port),
+        u32::from(options.p2p_port),
+        options.nodes as u32,
+    );
+    if http < p2p + n && p2p < http + n {
+        bail!(
+            "--http-port {http} and --p2p-port {p2p} overlap: {n} nodes use {http} to {} and {p2p} to {}",
+            http + n - 1,
+            p2p + n - 1
+        );
+    }
     for (what, flag, base) in [
         ("HTTP", "--http-port", options.http_port),
         ("peer-to-peer", "--p2p-port", options.p2p_port),
@@ -720,11 +766,17 @@ async fn double_bill(
 }
 
 /// Where `kvitto devnet` puts things when not told.
-pub fn default_dirs(out: Option<&Path>) -> (PathBuf, PathBuf) {
-    let base = std::env::temp_dir().join(format!(
-        "kvitto-devnet-{}",
-        kvitto_service::Clock::now_ms(&kvitto_service::SystemClock)
-    ));
-    let out = out.map_or_else(|| base.join("out"), Path::to_path_buf);
-    (base.join("nodes"), out)
+pub fn default_dirs(dir: Option<&Path>, out: Option<&Path>) -> (PathBuf, PathBuf) {
+    let (nodes, default_out) = match dir {
+        // The results go inside the given directory, beside the node directories.
+        Some(dir) => (dir.to_path_buf(), dir.join("out")),
+        None => {
+            let base = std::env::temp_dir().join(format!(
+                "kvitto-devnet-{}",
+                kvitto_service::Clock::now_ms(&kvitto_service::SystemClock)
+            ));
+            (base.join("nodes"), base.join("out"))
+        }
+    };
+    (nodes, out.map_or(default_out, Path::to_path_buf))
 }

@@ -146,6 +146,48 @@ fn testnet_init_refuses_bad_options_and_creates_nothing() {
     }
 }
 
+/// The devnet refuses a scale or ports it cannot run, naming the option, before it starts a node
+/// or creates its directory.
+#[test]
+fn devnet_refuses_bad_options_and_creates_nothing() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("devnet");
+    for (args, says) in [
+        (vec!["--nodes", "2"], "--nodes 2: must be 3 to 16"),
+        (vec!["--chargers", "0"], "--chargers 0: must be 1 to 64"),
+        (
+            vec!["--sessions", "1001"],
+            "--sessions 1001: must be 1 to 1000",
+        ),
+        (vec!["--drivers", "0"], "--drivers 0: must be 1 to 1000"),
+        (
+            vec!["--http-port", "20000", "--p2p-port", "20002"],
+            "--http-port 20000 and --p2p-port 20002 overlap",
+        ),
+        (
+            vec!["--http-port", "65533"],
+            "5 nodes need ports above 65535",
+        ),
+    ] {
+        let out = kvitto()
+            .args([
+                "devnet",
+                "--exit-when-settled",
+                "--dir",
+                dir.to_str().unwrap(),
+            ])
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(says),
+            "{args:?}: {stderr}"
+        );
+        assert!(!dir.exists(), "{args:?} created {}", dir.display());
+    }
+}
+
 /// A receipt that is not one, or a file that is missing, gets a clear message and exit 1.
 #[test]
 fn receipt_verify_explains_bad_input() {
