@@ -142,7 +142,8 @@ pub enum SettleCommand {
         end: Option<u64>,
     },
     /// Show every period as the node sees the network: statements, their status, disputes and
-    /// answers, and the netting of the closed (acknowledged or answered) statements.
+    /// answers, and the netting of the closed (acknowledged or answered) statements that check
+    /// against their logs.
     Show {
         #[arg(long, default_value = "http://127.0.0.1:7800")]
         node: String,
